@@ -1,0 +1,104 @@
+# mta — a Unix-style mail transfer agent toolkit.
+#
+#   make            build every tool into build/
+#   make deps       install missing Debian packages (build deps and test peers)
+#   make check      deps + build + every unit and integration test
+#   make asan       the same tests against an ASan+UBSan build in build-asan/
+#   make demo       run the pipeline end to end on embedded defaults
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# Sources are found by wildcard: lib/*.cpp is the shared library, each
+# tools/<name>/ directory is one program, tests/unit/*.cpp one test binary.
+
+CXX      ?= g++
+BUILD    ?= build
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+SBINDIR  ?= $(PREFIX)/sbin
+MANDIR   ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+
+WERROR   ?= -Werror
+SANITIZE ?=
+OPT      ?= -O2
+CXXFLAGS ?= $(OPT) -g
+override CXXFLAGS += -std=c++20 -Wall -Wextra $(WERROR) $(SANITIZE) -MMD -MP -Ilib -pthread
+override LDFLAGS  += $(SANITIZE) -pthread
+LDLIBS   = -lfmt -lssl -lcrypto -lldns
+
+MAKEFLAGS += --no-builtin-rules
+ifeq ($(filter -j%,$(MAKEFLAGS)),)
+MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
+endif
+
+LIB_SRCS   := $(sort $(wildcard lib/*.cpp))
+LIB_OBJS   := $(LIB_SRCS:%.cpp=$(BUILD)/%.o)
+LIB        := $(BUILD)/libmta.a
+TOOLS      := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard tools/*/main.cpp)))))
+TOOL_BINS  := $(TOOLS:%=$(BUILD)/%)
+UNIT_SRCS  := $(sort $(filter-out tests/unit/catch_main.cpp,$(wildcard tests/unit/*.cpp)))
+UNIT_OBJS  := $(UNIT_SRCS:%.cpp=$(BUILD)/%.o)
+UNIT_BIN   := $(BUILD)/unit-tests
+CATCH_MAIN := $(BUILD)/tests/unit/catch_main.o
+MANPAGES   := $(sort $(wildcard man/*.[1-8]))
+
+.PHONY: all deps check test asan demo install lint-man clean bench fuzz
+all: $(TOOL_BINS) $(UNIT_BIN)
+
+$(BUILD)/%.o: %.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+# Each tool links every object in its own directory against the library.
+.SECONDEXPANSION:
+$(TOOL_BINS): $(BUILD)/%: $$(patsubst %.cpp,$(BUILD)/%.o,$$(wildcard tools/%/*.cpp)) $(LIB)
+	$(CXX) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(LDLIBS)
+
+# The Catch2 main is compiled once, in its own object; test files stay cheap.
+$(UNIT_BIN): $(UNIT_OBJS) $(CATCH_MAIN) $(LIB)
+	$(CXX) $(LDFLAGS) -o $@ $(UNIT_OBJS) $(CATCH_MAIN) $(LIB) $(LDLIBS)
+
+deps:
+	@scripts/install-deps
+
+# The one test command: unit tests, integration tests, man page lint.
+check: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) tests/run
+
+test: all
+	@BUILD=$(BUILD) tests/run
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 \
+	  SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all
+	@BUILD=build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run
+
+lint-man:
+	@mandoc -Tlint -Wwarning $(MANPAGES)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) scripts/demo
+
+bench: all
+	@BUILD=$(BUILD) bench/run
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/mta
+	install -m 0755 $(TOOL_BINS) $(DESTDIR)$(SBINDIR)/
+	for s in 5 7 8; do \
+	  pages=$$(ls man/*.$$s 2>/dev/null); \
+	  if [ -n "$$pages" ]; then install -d $(DESTDIR)$(MANDIR)/man$$s && install -m 0644 $$pages $(DESTDIR)$(MANDIR)/man$$s/; fi; \
+	done
+	install -m 0644 contrib/mta.conf.example $(DESTDIR)$(SYSCONFDIR)/mta/mta.conf.example
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

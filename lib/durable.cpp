@@ -1,0 +1,185 @@
+#include "durable.hpp"
+
+#include "status.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <string>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace mta::durable {
+
+namespace {
+
+struct Faults {
+    bool loaded = false;
+    long crash_at = 0;
+    long fail_at = 0;
+    int fail_errno = EIO;
+    long taken = 0;
+    std::string trace;
+};
+
+Faults& faults() {
+    static Faults f;
+    if (!f.loaded) {
+        f.loaded = true;
+        if (getuid() == geteuid() && getgid() == getegid()) {
+            if (const char* c = std::getenv("MTA_CRASH_AT")) f.crash_at = std::atol(c);
+            if (const char* c = std::getenv("MTA_FAIL_AT")) {
+                f.fail_at = std::atol(c);
+                if (const char* colon = std::strchr(c, ':')) f.fail_errno = std::atoi(colon + 1);
+            }
+            if (const char* t = std::getenv("MTA_FAULT_TRACE")) f.trace = t;
+        }
+    }
+    return f;
+}
+
+[[noreturn]] void fail(const std::string& what, int err) { throw Error::system(what, err); }
+
+}  // namespace
+
+void fault_point(std::string_view step, const std::string& path) {
+    Faults& f = faults();
+    long n = ++f.taken;
+    if (!f.trace.empty()) {
+        if (FILE* t = std::fopen(f.trace.c_str(), "a")) {
+            std::fprintf(t, "%ld %.*s %s\n", n, int(step.size()), step.data(), path.c_str());
+            std::fclose(t);
+        }
+    }
+    if (f.crash_at == n) ::kill(::getpid(), SIGKILL);
+    if (f.fail_at == n) {
+        errno = f.fail_errno;
+        fail(std::string(step) + " " + path + " (injected)", f.fail_errno);
+    }
+}
+
+void set_crash_at(long n) { faults().crash_at = n; }
+void set_fail_at(long n, int err) { faults().fail_at = n; faults().fail_errno = err; }
+long steps_taken() { return faults().taken; }
+void reset_steps() { faults().taken = 0; }
+
+Fd& Fd::operator=(Fd&& o) noexcept {
+    if (this != &o) {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = o.release();
+    }
+    return *this;
+}
+
+Fd::~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+void Fd::close(const std::string& what) {
+    if (fd_ < 0) return;
+    int fd = release();
+    if (::close(fd) != 0 && errno != EINTR) fail("close " + what, errno);
+}
+
+Fd create_exclusive(const std::string& path, int mode) {
+    fault_point("create", path);
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd < 0) {
+        if (errno == EEXIST) return Fd();
+        fail("create " + path, errno);
+    }
+    return Fd(fd);
+}
+
+Fd open_directory(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) fail("open directory " + path, errno);
+    return Fd(fd);
+}
+
+void write_all(int fd, std::string_view data, const std::string& what) {
+    fault_point("write", what);
+    while (!data.empty()) {
+        ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            fail("write " + what, errno);
+        }
+        if (n == 0) fail("write " + what, EIO);
+        data.remove_prefix(size_t(n));
+    }
+}
+
+void sync(int fd, const std::string& what) {
+    fault_point("fsync", what);
+    if (::fsync(fd) != 0) fail("fsync " + what, errno);
+}
+
+void sync_directory(const std::string& path) {
+    Fd d = open_directory(path);
+    fault_point("fsync-dir", path);
+    if (::fsync(d.get()) != 0) fail("fsync " + path, errno);
+}
+
+void set_mtime(int fd, std::time_t t, const std::string& what) {
+    struct timespec ts[2];
+    ts[0].tv_sec = 0;
+    ts[0].tv_nsec = UTIME_OMIT;
+    ts[1].tv_sec = t;
+    ts[1].tv_nsec = 0;
+    if (::futimens(fd, ts) != 0) fail("set time of " + what, errno);
+}
+
+bool link(const std::string& from, const std::string& to) {
+    fault_point("link", to);
+    if (::link(from.c_str(), to.c_str()) == 0) return true;
+    if (errno == EEXIST) {
+        // NFS may report failure for a link that worked: same inode = success.
+        struct stat a, b;
+        if (::stat(from.c_str(), &a) == 0 && ::stat(to.c_str(), &b) == 0 && a.st_dev == b.st_dev &&
+            a.st_ino == b.st_ino)
+            return true;
+        return false;
+    }
+    fail("link " + from + " " + to, errno);
+}
+
+void rename(const std::string& from, const std::string& to) {
+    fault_point("rename", to);
+    if (::rename(from.c_str(), to.c_str()) != 0) fail("rename " + from + " " + to, errno);
+}
+
+void unlink(const std::string& path, bool must_exist) {
+    fault_point("unlink", path);
+    if (::unlink(path.c_str()) != 0 && (must_exist || errno != ENOENT)) fail("unlink " + path, errno);
+}
+
+void replace_file(const std::string& dir, const std::string& name, std::string_view data,
+                  std::optional<std::time_t> mtime) {
+    std::string tmp = dir + "/." + name + "." + std::to_string(::getpid()) + ".tmp";
+    std::string final_path = dir + "/" + name;
+    Fd fd = create_exclusive(tmp);
+    if (!fd) {
+        // A leftover of a killed process with our pid: it was never renamed,
+        // so it is garbage.
+        unlink(tmp);
+        fd = create_exclusive(tmp);
+        if (!fd) fail("create " + tmp, EEXIST);
+    }
+    try {
+        write_all(fd.get(), data, tmp);
+        if (mtime) set_mtime(fd.get(), *mtime, tmp);
+        sync(fd.get(), tmp);
+        fd.close(tmp);
+        rename(tmp, final_path);
+    } catch (...) {
+        ::unlink(tmp.c_str());
+        throw;
+    }
+    sync_directory(dir);
+}
+
+}  // namespace mta::durable

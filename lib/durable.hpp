@@ -1,0 +1,73 @@
+// durable: every file-system step that must survive a crash, in one place.
+//
+// Other modules never call write/fsync/link/rename/unlink on queue or
+// mailbox files directly; they call these, which check every result, throw
+// mta::Error (ENOSPC → 452 4.3.1, other errors → 451 4.3.0) and pass a
+// numbered fault point before each step. Tests make the Nth step crash
+// (SIGKILL) or fail (an errno) to prove that every state a crash can leave
+// is either invisible or complete:
+//
+//   MTA_CRASH_AT=N         raise SIGKILL just before the Nth step
+//   MTA_FAIL_AT=N[:errno]  make the Nth step fail (default EIO)
+//   MTA_FAULT_TRACE=FILE   append "N step path" for every step taken
+//
+// The variables are ignored in set-uid/set-gid processes.
+#pragma once
+
+#include <ctime>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace mta::durable {
+
+// An owned file descriptor.
+class Fd {
+public:
+    Fd() = default;
+    explicit Fd(int fd) : fd_(fd) {}
+    Fd(Fd&& o) noexcept : fd_(o.release()) {}
+    Fd& operator=(Fd&& o) noexcept;
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd();
+    int get() const { return fd_; }
+    int release() { int f = fd_; fd_ = -1; return f; }
+    explicit operator bool() const { return fd_ >= 0; }
+    // close() that reports errors (NFS reports write errors here).
+    void close(const std::string& what);
+
+private:
+    int fd_ = -1;
+};
+
+// Creates a new file with O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC.
+// Returns an empty Fd when the name exists; throws on other errors.
+Fd create_exclusive(const std::string& path, int mode = 0600);
+// Opens a directory (O_DIRECTORY|O_NOFOLLOW) for fsync or *at() calls.
+Fd open_directory(const std::string& path);
+
+void write_all(int fd, std::string_view data, const std::string& what);
+void sync(int fd, const std::string& what);       // fsync
+void sync_directory(const std::string& path);     // open + fsync + close
+void set_mtime(int fd, std::time_t t, const std::string& what);
+// link(2); returns false when `to` exists, throws on other errors.
+bool link(const std::string& from, const std::string& to);
+void rename(const std::string& from, const std::string& to);
+// unlink(2); a missing file is not an error unless must_exist.
+void unlink(const std::string& path, bool must_exist = false);
+
+// The atomic replace: write dir/.name.<pid>.tmp, fsync, set its mtime when
+// given, rename over dir/name, fsync dir. A reader sees the old or the new
+// file, never a part.
+void replace_file(const std::string& dir, const std::string& name, std::string_view data,
+                  std::optional<std::time_t> mtime = std::nullopt);
+
+// Fault injection (see the file comment). Every step above calls this.
+void fault_point(std::string_view step, const std::string& path);
+void set_crash_at(long n);
+void set_fail_at(long n, int err);
+long steps_taken();
+void reset_steps();
+
+}  // namespace mta::durable

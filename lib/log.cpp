@@ -1,0 +1,103 @@
+#include "log.hpp"
+
+#include "clock.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <fcntl.h>
+#include <syslog.h>
+#include <unistd.h>
+
+namespace mta::log {
+
+namespace {
+
+struct State {
+    std::string ident = "mta";
+    enum { to_syslog, to_stderr, to_file } kind = to_stderr;
+    std::string path;
+    std::string host;
+};
+
+State& state() {
+    static State s;
+    return s;
+}
+
+std::string short_host() {
+    char h[256] = {0};
+    gethostname(h, sizeof h - 1);
+    std::string s = h;
+    return s.substr(0, s.find('.'));
+}
+
+}  // namespace
+
+void open(std::string ident, const std::string& target) {
+    State& s = state();
+    s.ident = std::move(ident);
+    s.host = short_host();
+    if (target == "syslog") {
+        s.kind = State::to_syslog;
+        openlog(s.ident.c_str(), LOG_PID | LOG_NDELAY, LOG_MAIL);
+    } else if (target.rfind("file:", 0) == 0) {
+        s.kind = State::to_file;
+        s.path = target.substr(5);
+    } else {
+        s.kind = State::to_stderr;
+    }
+}
+
+std::string sanitize(std::string_view in) {
+    std::string out(in);
+    for (char& c : out)
+        if ((static_cast<unsigned char>(c) < 32 && c != '\t') || c == 127) c = '?';
+    return out;
+}
+
+void write(Level level, std::string_view text) {
+    State& s = state();
+    std::string body = sanitize(text);
+    if (s.kind == State::to_syslog) {
+        int prio = level == Level::info ? LOG_INFO : level == Level::warning ? LOG_WARNING : LOG_ERR;
+        syslog(prio, "%s", body.c_str());
+        return;
+    }
+    std::time_t t = std::time(nullptr);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%b %e %H:%M:%S", &tm);
+    std::string line = fmt::format("{} {} {}[{}]: {}\n", stamp, s.host, s.ident, getpid(), body);
+    if (s.kind == State::to_file) {
+        int fd = ::open(s.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+        if (fd >= 0) {
+            // One write(2) per line with O_APPEND: lines of concurrent
+            // processes do not interleave.
+            [[maybe_unused]] auto n = ::write(fd, line.data(), line.size());
+            ::close(fd);
+            return;
+        }
+    }
+    [[maybe_unused]] auto n = ::write(2, line.data(), line.size());
+}
+
+std::string format_delay(double s) {
+    if (s < 0) s = 0;
+    if (s >= 100) return fmt::format("{}", std::llround(s));
+    if (s < 0.01) return "0";
+    // two significant digits
+    return fmt::format("{:.2g}", s);
+}
+
+std::string format(const Delivery& d) {
+    std::string out = fmt::format("{}: to=<{}>, ", d.queue_id, d.to);
+    if (!d.orig_to.empty() && d.orig_to != d.to) out += fmt::format("orig_to=<{}>, ", d.orig_to);
+    out += fmt::format("relay={}, delay={}, delays={}/{}/{}/{}, dsn={}, status={} ({})", d.relay.empty() ? "none" : d.relay,
+                       format_delay(d.delay), format_delay(d.delays[0]), format_delay(d.delays[1]),
+                       format_delay(d.delays[2]), format_delay(d.delays[3]), d.dsn, d.status, d.text);
+    return out;
+}
+
+}  // namespace mta::log

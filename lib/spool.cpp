@@ -1,0 +1,317 @@
+#include "spool.hpp"
+
+#include "clock.hpp"
+#include "status.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace mta {
+
+namespace {
+
+constexpr size_t buffer_limit = 64 * 1024;
+const char* const dirs[] = {"tmp", "msg", "env", "hold"};
+
+bool exists(const std::string& p) {
+    struct stat st;
+    return ::lstat(p.c_str(), &st) == 0;
+}
+
+std::string read_file(int fd, const std::string& what) {
+    std::string out;
+    char buf[65536];
+    off_t off = 0;
+    while (true) {
+        ssize_t n = ::pread(fd, buf, sizeof buf, off);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw Error::system("read " + what, errno);
+        }
+        if (n == 0) break;
+        out.append(buf, size_t(n));
+        off += n;
+    }
+    return out;
+}
+
+// Names in a spool directory, dot files (temporaries) excluded.
+template <typename F>
+void scan(const std::string& dir, F&& f) {
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) throw Error::system("open directory " + dir, errno);
+    while (struct dirent* e = ::readdir(d)) {
+        if (e->d_name[0] == '.') continue;
+        f(std::string_view(e->d_name), ::dirfd(d));
+    }
+    ::closedir(d);
+}
+
+}  // namespace
+
+Spool::Spool(std::string root) : root_(std::move(root)) {}
+
+std::string Spool::path(std::string_view dir, const QueueId& id) const {
+    return root_ + "/" + std::string(dir) + "/" + id.str();
+}
+
+void Spool::create() const {
+    auto mk = [](const std::string& p) {
+        if (::mkdir(p.c_str(), 0700) != 0 && errno != EEXIST) throw Error::system("mkdir " + p, errno);
+    };
+    mk(root_);
+    for (auto d : dirs) mk(root_ + "/" + d);
+}
+
+void Spool::check() const {
+    for (auto d : dirs) {
+        struct stat st;
+        std::string p = root_ + "/" + d;
+        if (::stat(p.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+            throw Error::config("spool directory " + p + " is missing (create the spool first)");
+    }
+}
+
+// ---- receiving (S0 → S4) ----
+
+Spool::Incoming::Incoming(const Spool& s, QueueId id, durable::Fd fd)
+    : spool_(&s), id_(std::move(id)), fd_(std::move(fd)) {}
+
+Spool::Incoming::Incoming(Incoming&& o) noexcept
+    : spool_(o.spool_), id_(o.id_), fd_(std::move(o.fd_)), buffer_(std::move(o.buffer_)), size_(o.size_),
+      done_(o.done_) {
+    o.done_ = true;
+}
+
+Spool::Incoming::~Incoming() {
+    if (!done_) {
+        try {
+            abort();
+        } catch (...) {
+        }
+    }
+}
+
+Spool::Incoming Spool::receive() const {
+    for (int tries = 0; tries < 8; ++tries) {
+        QueueId id = QueueId::generate();
+        std::string p = path("tmp", id);
+        if (exists(path("msg", id))) continue;
+        durable::Fd fd = durable::create_exclusive(p);
+        if (fd) return Incoming(*this, std::move(id), std::move(fd));
+    }
+    throw Error::temp("cannot create a unique queue file in " + root_ + "/tmp");
+}
+
+void Spool::Incoming::flush() {
+    if (buffer_.empty()) return;
+    durable::write_all(fd_.get(), buffer_, spool_->path("tmp", id_));
+    buffer_.clear();
+}
+
+void Spool::Incoming::write(std::string_view bytes) {
+    if (done_) throw Error::temp("write to a finished queue file");
+    size_ += bytes.size();
+    if (buffer_.size() + bytes.size() > buffer_limit) {
+        flush();
+        if (bytes.size() > buffer_limit) {
+            durable::write_all(fd_.get(), bytes, spool_->path("tmp", id_));
+            return;
+        }
+    }
+    buffer_.append(bytes);
+}
+
+void Spool::Incoming::commit(Envelope env) {
+    if (done_) throw Error::temp("commit of a finished queue file");
+    const Spool& s = *spool_;
+    std::string tmp = s.path("tmp", id_), msg = s.path("msg", id_), env_tmp = tmp + ".env";
+    try {
+        // S1: content complete and durable.
+        flush();
+        durable::sync(fd_.get(), tmp);
+        fd_.close(tmp);
+        // S3 (uncommitted): content linked into msg/, still invisible.
+        if (!durable::link(tmp, msg)) throw Error::temp("queue id collision: " + id_.str());
+        durable::sync_directory(s.root_ + "/msg");
+        // S2: envelope written and durable in tmp/.
+        env.id = id_;
+        env.size = size_;
+        if (env.arrival == 0) env.arrival = clock::now();
+        if (env.next_attempt == 0) env.next_attempt = env.arrival;
+        {
+            durable::Fd efd = durable::create_exclusive(env_tmp);
+            if (!efd) throw Error::temp("leftover envelope file " + env_tmp);
+            durable::write_all(efd.get(), serialize(env), env_tmp);
+            durable::set_mtime(efd.get(), env.next_attempt, env_tmp);
+            durable::sync(efd.get(), env_tmp);
+            efd.close(env_tmp);
+        }
+        // S4: the commit step, then make it durable.
+        durable::rename(env_tmp, s.path("env", id_));
+    } catch (...) {
+        abort();
+        throw;
+    }
+    done_ = true;
+    durable::sync_directory(s.root_ + "/env");
+    // Tidy up; a leftover is removed by recover().
+    try {
+        durable::unlink(tmp);
+    } catch (const Error&) {
+    }
+}
+
+void Spool::Incoming::abort() {
+    done_ = true;
+    fd_ = durable::Fd();
+    ::unlink((spool_->path("tmp", id_) + ".env").c_str());
+    ::unlink(spool_->path("msg", id_).c_str());
+    ::unlink(spool_->path("tmp", id_).c_str());
+}
+
+// ---- claiming and reading ----
+
+std::optional<Spool::Claim> Spool::claim(const QueueId& id) const {
+    int fd = ::open(path("msg", id).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) return std::nullopt;
+        throw Error::system("open " + path("msg", id), errno);
+    }
+    durable::Fd owned(fd);
+    while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EINTR) continue;
+        if (errno == EWOULDBLOCK) return std::nullopt;
+        throw Error::system("flock " + path("msg", id), errno);
+    }
+    // The message may have been finished by the runner we waited behind.
+    if (!exists(path("env", id)) && !exists(path("hold", id))) return std::nullopt;
+    return Claim(id, std::move(owned));
+}
+
+std::string Spool::Claim::read_all() const { return read_file(fd_.get(), id_.str()); }
+
+std::optional<Envelope> Spool::load(const QueueId& id) const {
+    for (auto dir : {"env", "hold"}) {
+        int fd = ::open(path(dir, id).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+            if (errno == ENOENT) continue;
+            throw Error::system("open " + path(dir, id), errno);
+        }
+        durable::Fd owned(fd);
+        Envelope e = parse_envelope(read_file(fd, path(dir, id)));
+        if (!e.id) e.id = id;
+        return e;
+    }
+    return std::nullopt;
+}
+
+bool Spool::is_held(const QueueId& id) const { return exists(path("hold", id)); }
+
+void Spool::update(const Envelope& e) const {
+    if (!e.id) throw Error::temp("envelope without id");
+    const char* dir = is_held(*e.id) ? "hold" : "env";
+    if (!exists(path(dir, *e.id))) throw Error::temp("message " + e.id->str() + " is not queued");
+    durable::replace_file(root_ + "/" + dir, e.id->str(), serialize(e), e.next_attempt);
+}
+
+void Spool::remove(const QueueId& id) const {
+    durable::unlink(path("env", id));
+    durable::unlink(path("hold", id));
+    durable::sync_directory(root_ + "/env");
+    durable::unlink(path("msg", id));
+}
+
+void Spool::hold(const QueueId& id) const {
+    if (is_held(id)) return;
+    durable::rename(path("env", id), path("hold", id));
+    durable::sync_directory(root_ + "/hold");
+    durable::sync_directory(root_ + "/env");
+}
+
+void Spool::release(const QueueId& id) const {
+    if (!is_held(id)) return;
+    durable::rename(path("hold", id), path("env", id));
+    durable::sync_directory(root_ + "/env");
+    durable::sync_directory(root_ + "/hold");
+}
+
+// ---- finding messages ----
+
+std::vector<QueueId> Spool::list() const {
+    std::vector<QueueId> ids;
+    for (auto dir : {"env", "hold"})
+        scan(root_ + "/" + dir, [&](std::string_view name, int) {
+            if (auto id = QueueId::parse(name)) ids.push_back(*id);
+        });
+    std::sort(ids.begin(), ids.end());
+    return ids;
+}
+
+std::vector<QueueId> Spool::due(std::time_t now) const {
+    std::vector<QueueId> ids;
+    scan(root_ + "/env", [&](std::string_view name, int dfd) {
+        auto id = QueueId::parse(name);
+        if (!id) return;
+        struct stat st;
+        if (::fstatat(dfd, id->str().c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_mtime <= now)
+            ids.push_back(*id);
+    });
+    std::sort(ids.begin(), ids.end());
+    return ids;
+}
+
+// ---- recovery ----
+
+Spool::Recovery Spool::recover(std::time_t now, std::time_t max_age) const {
+    Recovery r;
+    auto old = [&](int dfd, const std::string& name) {
+        struct stat st;
+        return ::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_mtime + max_age < now;
+    };
+    // tmp/: anything older than the bound is a dead writer's leftover.
+    {
+        DIR* d = ::opendir((root_ + "/tmp").c_str());
+        if (!d) throw Error::system("open directory " + root_ + "/tmp", errno);
+        while (struct dirent* e = ::readdir(d)) {
+            std::string name = e->d_name;
+            if (name == "." || name == "..") continue;
+            if (old(::dirfd(d), name)) {
+                durable::unlink(root_ + "/tmp/" + name);
+                ++r.temporary_removed;
+            }
+        }
+        ::closedir(d);
+    }
+    // env/ and hold/ dot files: interrupted envelope rewrites.
+    for (auto dir : {"env", "hold"}) {
+        DIR* d = ::opendir((root_ + "/" + dir).c_str());
+        if (!d) throw Error::system("open directory " + root_ + "/" + dir, errno);
+        while (struct dirent* e = ::readdir(d)) {
+            std::string name = e->d_name;
+            if (name.size() > 2 && name[0] == '.' && name.ends_with(".tmp") && old(::dirfd(d), name)) {
+                durable::unlink(root_ + "/" + dir + "/" + name);
+                ++r.temporary_removed;
+            }
+        }
+        ::closedir(d);
+    }
+    // msg/ without an envelope: a commit that never happened, or a removal
+    // that was interrupted between its two steps.
+    scan(root_ + "/msg", [&](std::string_view name, int dfd) {
+        auto id = QueueId::parse(name);
+        if (!id || exists(path("env", *id)) || exists(path("hold", *id))) return;
+        if (old(dfd, id->str())) {
+            durable::unlink(path("msg", *id));
+            ++r.orphans_removed;
+        }
+    });
+    return r;
+}
+
+}  // namespace mta

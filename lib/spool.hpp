@@ -1,0 +1,115 @@
+// spool: the durable queue of messages (protocol in docs/spool.md).
+//
+//   tmp/<id>        content being received             (state S1)
+//   tmp/<id>.env    envelope being written              (state S2)
+//   msg/<id>        committed content, never rewritten  (state S3)
+//   env/<id>        committed envelope: the message is queued  (S4)
+//   hold/<id>       envelope of a held message
+//
+// The commit point is rename(tmp/<id>.env, env/<id>) followed by an fsync of
+// env/. The envelope's mtime is its next attempt time, so finding due
+// messages is a directory scan with a stat per entry. A runner claims a
+// message with flock(2) on msg/<id>, a file that is never replaced.
+#pragma once
+
+#include "durable.hpp"
+#include "envelope.hpp"
+#include "queue_id.hpp"
+
+#include <ctime>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mta {
+
+class Spool {
+public:
+    explicit Spool(std::string root);
+    const std::string& root() const { return root_; }
+
+    // Creates root, tmp/, msg/, env/, hold/ (mode 0700) if missing.
+    void create() const;
+    // Throws Error (config) when the spool directories are missing.
+    void check() const;
+
+    // A message being received: content streams into tmp/<id>.
+    class Incoming {
+    public:
+        Incoming(Incoming&&) noexcept;
+        Incoming& operator=(Incoming&&) = delete;
+        ~Incoming();  // aborts unless committed
+        const QueueId& id() const { return id_; }
+        void write(std::string_view bytes);
+        std::uint64_t size() const { return size_; }
+        // Makes the message durable and visible (S1 → S4). Fills in the
+        // envelope's id, size and (if zero) arrival and next attempt time.
+        // Only after this returns may the sender be told 250.
+        void commit(Envelope env);
+        // Removes everything written so far.
+        void abort();
+
+    private:
+        friend class Spool;
+        Incoming(const Spool& s, QueueId id, durable::Fd fd);
+        void flush();
+        const Spool* spool_;
+        QueueId id_;
+        durable::Fd fd_;
+        std::string buffer_;
+        std::uint64_t size_ = 0;
+        bool done_ = false;
+    };
+    Incoming receive() const;
+
+    // A runner's exclusive claim on one message (flock on msg/<id>);
+    // released when destroyed or when the process dies.
+    class Claim {
+    public:
+        const QueueId& id() const { return id_; }
+        // The content file, open for reading (shares the lock's descriptor).
+        int fd() const { return fd_.get(); }
+        std::string read_all() const;
+
+    private:
+        friend class Spool;
+        Claim(QueueId id, durable::Fd fd) : id_(std::move(id)), fd_(std::move(fd)) {}
+        QueueId id_;
+        durable::Fd fd_;
+    };
+    // nullopt when another process holds the claim or the message is gone.
+    std::optional<Claim> claim(const QueueId& id) const;
+
+    // The envelope (from env/ or hold/); nullopt when the message is gone.
+    std::optional<Envelope> load(const QueueId& id) const;
+    // Replaces the envelope atomically; its mtime becomes next_attempt.
+    void update(const Envelope& e) const;
+    // Removes a message: env/<id> (or hold/<id>) first, then msg/<id>.
+    void remove(const QueueId& id) const;
+    bool is_held(const QueueId& id) const;
+    void hold(const QueueId& id) const;
+    void release(const QueueId& id) const;
+
+    // Every queued message (env/ and hold/), sorted by id.
+    std::vector<QueueId> list() const;
+    // Messages in env/ whose next attempt time (mtime) is <= now, by id.
+    std::vector<QueueId> due(std::time_t now) const;
+
+    // Garbage collection after crashes: removes temporary files and
+    // uncommitted content older than max_age (default 36 h, longer than
+    // the 24 h any writer may live).
+    struct Recovery {
+        int temporary_removed = 0;
+        int orphans_removed = 0;
+    };
+    Recovery recover(std::time_t now, std::time_t max_age = 36 * 3600) const;
+
+    std::string path(std::string_view dir, const QueueId& id) const;
+    static constexpr std::time_t writer_lifetime = 24 * 3600;
+
+private:
+    std::string root_;
+};
+
+}  // namespace mta
