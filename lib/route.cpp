@@ -1,0 +1,169 @@
+#include "route.hpp"
+
+#include "json.hpp"
+
+#include <charconv>
+
+namespace mta {
+
+namespace {
+
+template <typename T>
+T number(std::string_view v, std::string_view what) {
+    T n{};
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc() || p != v.data() + v.size()) throw Error::data("route: bad " + std::string(what));
+    return n;
+}
+
+std::vector<std::string_view> split(std::string_view s, char sep) {
+    std::vector<std::string_view> out;
+    while (true) {
+        auto p = s.find(sep);
+        out.push_back(s.substr(0, p));
+        if (p == std::string_view::npos) break;
+        s.remove_prefix(p + 1);
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string_view to_string(RouteKind k) {
+    switch (k) {
+    case RouteKind::local: return "local";
+    case RouteKind::relay: return "relay";
+    case RouteKind::mx: return "mx";
+    case RouteKind::error: return "error";
+    }
+    return "error";
+}
+
+bool is_tls_policy(std::string_view s) {
+    return s == "none" || s == "may" || s == "encrypt" || s == "verify" || s == "dane";
+}
+
+std::string Route::str() const {
+    std::string out = "domain=" + domain + " kind=" + std::string(to_string(kind));
+    if (kind == RouteKind::error) {
+        out += " result=" + std::string(to_string(error.outcome)) + " code=" + std::to_string(error.code) +
+               " enhanced=" + error.enhanced + " text=";
+        for (char c : error.text) out.push_back(c == '\n' || c == '\r' ? ' ' : c);
+        return out;
+    }
+    if (kind == RouteKind::local) return out;
+    out += " tls=" + tls;
+    if (!auth.empty()) out += " auth=" + auth;
+    for (auto& h : hosts) {
+        out += " host=" + h.name + "/" + std::to_string(h.port) + "/" + std::to_string(h.preference) + "/";
+        for (size_t i = 0; i < h.addresses.size(); ++i) out += (i ? "," : "") + h.addresses[i];
+    }
+    for (auto& t : tlsa)
+        out += " tlsa=" + std::to_string(t.usage) + "/" + std::to_string(t.selector) + "/" + std::to_string(t.mtype) +
+               "/" + t.data;
+    return out;
+}
+
+std::string Route::json() const {
+    json::Object o;
+    o.add("domain", domain).add("kind", to_string(kind));
+    if (kind == RouteKind::error) {
+        o.add("result", to_string(error.outcome)).add("code", error.code).add("enhanced", error.enhanced).add("text", error.text);
+        return o.str();
+    }
+    if (kind == RouteKind::local) return o.str();
+    o.add("tls", tls);
+    if (!auth.empty()) o.add("auth", auth);
+    std::string hs = "[";
+    for (size_t i = 0; i < hosts.size(); ++i) {
+        std::string as = "[";
+        for (size_t k = 0; k < hosts[i].addresses.size(); ++k) as += (k ? "," : "") + json::quote(hosts[i].addresses[k]);
+        as += "]";
+        hs += (i ? "," : "") + json::Object()
+                                   .add("name", hosts[i].name)
+                                   .add("port", int(hosts[i].port))
+                                   .add("preference", hosts[i].preference)
+                                   .add_raw("addresses", as)
+                                   .str();
+    }
+    o.add_raw("hosts", hs + "]");
+    if (!tlsa.empty()) {
+        std::string ts = "[";
+        for (size_t i = 0; i < tlsa.size(); ++i)
+            ts += (i ? "," : "") + json::Object()
+                                       .add("usage", tlsa[i].usage)
+                                       .add("selector", tlsa[i].selector)
+                                       .add("mtype", tlsa[i].mtype)
+                                       .add("data", tlsa[i].data)
+                                       .str();
+        o.add_raw("tlsa", ts + "]");
+    }
+    return o.str();
+}
+
+Route parse_route(std::string_view line) {
+    if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+    Route r;
+    bool have_domain = false, have_kind = false;
+    while (!line.empty()) {
+        while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+        if (line.empty()) break;
+        auto eq = line.find('=');
+        if (eq == std::string_view::npos) throw Error::data("route: token without '='");
+        std::string_view key = line.substr(0, eq);
+        if (key == "text") {
+            r.error.text = line.substr(eq + 1);
+            break;
+        }
+        auto sp = line.find(' ', eq);
+        std::string_view v = line.substr(eq + 1, sp == std::string_view::npos ? sp : sp - eq - 1);
+        line.remove_prefix(sp == std::string_view::npos ? line.size() : sp);
+        if (key == "domain") {
+            r.domain = v;
+            have_domain = !v.empty();
+        } else if (key == "kind") {
+            have_kind = true;
+            if (v == "local") r.kind = RouteKind::local;
+            else if (v == "relay") r.kind = RouteKind::relay;
+            else if (v == "mx") r.kind = RouteKind::mx;
+            else if (v == "error") r.kind = RouteKind::error;
+            else throw Error::data("route: bad kind " + std::string(v));
+        } else if (key == "tls") {
+            if (!is_tls_policy(v)) throw Error::data("route: bad tls policy " + std::string(v));
+            r.tls = v;
+        } else if (key == "auth") {
+            r.auth = v;
+        } else if (key == "host") {
+            auto parts = split(v, '/');
+            if (parts.size() != 4 || parts[0].empty()) throw Error::data("route: bad host " + std::string(v));
+            RouteHost h;
+            h.name = parts[0];
+            h.port = number<std::uint16_t>(parts[1], "port");
+            h.preference = number<int>(parts[2], "preference");
+            if (!parts[3].empty())
+                for (auto a : split(parts[3], ',')) h.addresses.emplace_back(a);
+            r.hosts.push_back(std::move(h));
+        } else if (key == "tlsa") {
+            auto parts = split(v, '/');
+            if (parts.size() != 4) throw Error::data("route: bad tlsa " + std::string(v));
+            r.tlsa.push_back({number<int>(parts[0], "tlsa usage"), number<int>(parts[1], "tlsa selector"),
+                              number<int>(parts[2], "tlsa type"), std::string(parts[3])});
+        } else if (key == "result") {
+            r.error.outcome = parse_outcome(v);
+        } else if (key == "code") {
+            r.error.code = number<int>(v, "code");
+        } else if (key == "enhanced") {
+            if (!is_enhanced_code(v)) throw Error::data("route: bad enhanced code");
+            r.error.enhanced = v;
+        }
+        // Unknown keys are ignored: newer mta-route versions may add some.
+    }
+    if (!have_domain || !have_kind) throw Error::data("route: needs domain= and kind=");
+    if ((r.kind == RouteKind::mx || r.kind == RouteKind::relay) && r.hosts.empty())
+        throw Error::data("route: " + std::string(to_string(r.kind)) + " route without hosts");
+    if (r.kind == RouteKind::error && r.error.outcome == Outcome::ok)
+        throw Error::data("route: error route without result");
+    return r;
+}
+
+}  // namespace mta

@@ -1,0 +1,61 @@
+// route: where mail for a domain goes next — mta-route's answer.
+//
+// One route per line on mta-route's stdout, read by mta-send and
+// mta-queue. Text form: space-separated key=value tokens, `text=` last
+// (it takes the rest of the line):
+//
+//   domain=example.org kind=mx tls=may host=mx1.example.org/25/10/192.0.2.1,2001:db8::1 host=...
+//   domain=example.net kind=relay tls=encrypt host=smart.example.com/587/0/198.51.100.7
+//   domain=localhost kind=local
+//   domain=nx.example kind=error result=permanent code=550 enhanced=5.1.2 text=domain not found
+//
+// host=NAME/PORT/PREFERENCE/ADDR,ADDR... lists hosts in the order to try
+// (equal preferences already shuffled); tlsa=USAGE/SELECTOR/MTYPE/HEX
+// tokens carry the TLSA records of a dane policy; auth=NAME names the
+// credentials entry for a relay. JSON form (--json): the same fields.
+#pragma once
+
+#include "status.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mta {
+
+enum class RouteKind { local, relay, mx, error };
+std::string_view to_string(RouteKind k);
+
+struct RouteHost {
+    std::string name;                    // host name or address literal
+    std::uint16_t port = 25;
+    int preference = 0;
+    std::vector<std::string> addresses;  // IPv6 and IPv4, in order to try
+};
+
+struct Tlsa {
+    int usage = 3, selector = 1, mtype = 1;
+    std::string data;  // hex
+};
+
+struct Route {
+    std::string domain;
+    RouteKind kind = RouteKind::error;
+    std::string tls = "may";  // none, may, encrypt, verify, dane
+    std::vector<RouteHost> hosts;
+    std::vector<Tlsa> tlsa;
+    std::string auth;         // credentials entry for a relay, "" none
+    Status error;             // for kind error: temporary or permanent
+
+    std::string str() const;   // the text line, without newline
+    std::string json() const;  // one JSON object
+};
+
+// Throws Error (data) when the line is not a route line.
+Route parse_route(std::string_view line);
+
+bool is_tls_policy(std::string_view s);
+
+}  // namespace mta
