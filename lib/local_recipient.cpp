@@ -2,6 +2,8 @@
 
 #include "config.hpp"
 
+#include <cstdio>
+#include <cstdlib>
 #include <pwd.h>
 #include <vector>
 
