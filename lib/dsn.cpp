@@ -129,7 +129,6 @@ std::string header_value(std::string_view headers, std::string_view name) {
         std::string v(line.substr(colon + 1));
         while (pos < headers.size() && (headers[pos] == ' ' || headers[pos] == '\t')) {
             size_t e = headers.find('\n', pos);
-            v += " ";
             v += headers.substr(pos, e == std::string_view::npos ? std::string_view::npos : e - pos);
             pos = e == std::string_view::npos ? headers.size() : e + 1;
         }

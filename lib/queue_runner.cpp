@@ -113,6 +113,58 @@ std::string relay_of(const std::string& host) { return host.empty() || host == "
 
 }  // namespace
 
+DeliveryPlan plan_deliveries(const std::vector<const Envelope*>& messages,
+                             const std::function<const Route*(const std::string&)>& route_of, int batch_limit) {
+    DeliveryPlan plan;
+    std::map<std::string, std::vector<std::pair<size_t, std::vector<size_t>>>> remote;
+    std::map<std::string, const Route*> remote_route;
+    std::vector<std::string> order;  // routes in the order first seen
+    for (size_t m = 0; m < messages.size(); ++m) {
+        const Envelope& e = *messages[m];
+        std::vector<size_t> local;
+        const Route* local_route = nullptr;
+        std::map<std::string, std::vector<size_t>> by_route;
+        for (size_t i = 0; i < e.recipients.size(); ++i) {
+            auto& r = e.recipients[i];
+            if (r.state != RcptState::pending) continue;
+            const Route* route = route_of(lower(r.address.domain().str()));
+            if (route->kind == RouteKind::local) {
+                local.push_back(i);
+                local_route = route;
+            } else if (route->kind == RouteKind::error) {
+                plan.errors.emplace_back(m, i, route);
+            } else {
+                std::string key = route->str();
+                by_route[key].push_back(i);
+                if (!remote_route.count(key)) order.push_back(key);
+                remote_route[key] = route;
+            }
+        }
+        if (!local.empty()) {
+            StageJob j;
+            j.local = true;
+            j.route = local_route;
+            j.destination = "local";
+            j.parts.push_back({m, local});
+            plan.jobs.push_back(std::move(j));
+        }
+        for (auto& [key, idx] : by_route) remote[key].push_back({m, idx});
+    }
+    size_t limit = size_t(std::max(1, batch_limit));
+    for (auto& key : order) {
+        auto& parts = remote[key];
+        const Route* route = remote_route[key];
+        for (size_t i = 0; i < parts.size(); i += limit) {
+            StageJob j;
+            j.route = route;
+            j.destination = destination_of(*route);
+            for (size_t k = i; k < std::min(parts.size(), i + limit); ++k) j.parts.push_back(parts[k]);
+            plan.jobs.push_back(std::move(j));
+        }
+    }
+    return plan;
+}
+
 Status parse_reply(std::string_view reply, Outcome fallback) {
     Status s;
     s.outcome = fallback;
@@ -143,12 +195,6 @@ struct QueueRunner::Work {
     bool touched = false;    // outcomes recorded before any stage ran
 };
 
-struct QueueRunner::Job {
-    bool local = false;
-    const Route* route = nullptr;
-    std::string destination;
-    std::vector<std::pair<Work*, std::vector<size_t>>> parts;  // message, recipient indexes
-};
 
 QueueRunner::QueueRunner(const Spool& spool, QueueConfig config) : spool_(spool), cfg_(std::move(config)) {}
 
@@ -254,70 +300,38 @@ void QueueRunner::process_chunk(const std::vector<QueueId>& ids, std::time_t now
         return r;
     }();
 
-    // Group: local recipients per message; remote ones by route, across messages.
-    std::vector<Job> jobs;
-    std::map<std::string, std::vector<std::pair<Work*, std::vector<size_t>>>> remote;
-    std::map<std::string, const Route*> remote_route;
-    for (auto& w : works) {
-        std::vector<size_t> local;
-        std::map<std::string, std::vector<size_t>> by_route;
-        for (size_t i = 0; i < w->env.recipients.size(); ++i) {
-            auto& r = w->env.recipients[i];
-            if (r.state != RcptState::pending) continue;
-            const Route* route = r.address.domain().empty() ? &local_route
-                                                            : &routes_.at(lower(r.address.domain().str()));
-            if (route->kind == RouteKind::local) {
-                local.push_back(i);
-            } else if (route->kind == RouteKind::error) {
-                // An error route is an outcome without a stage run.
-                w->touched = true;
-                Status st = route->error;
-                if (st.is_ok()) st = Status::temporary(451, "4.4.3", "no route to " + route->domain);
-                std::lock_guard lk(mu_);
-                auto& rr = w->env.recipients[i];
-                bool final = st.outcome == Outcome::permanent || w->dying;
-                rr.state = final ? RcptState::failed : RcptState::pending;
-                rr.attempts++;
-                rr.last = st.reply();
-                rr.remote = "";
-                rr.updated = now;
-                log::Delivery d;
-                d.queue_id = w->env.id->str();
-                d.to = rr.address.str();
-                d.relay = "none";
-                d.delay = double(now - w->env.arrival);
-                d.delays[0] = d.delay;
-                d.dsn = st.enhanced;
-                d.status = final ? "bounced" : "deferred";
-                d.text = st.reply();
-                log::write(log::Level::info, log::format(d));
-                (final ? res.bounced : res.deferred)++;
-            } else {
-                std::string key = route->str();
-                by_route[key].push_back(i);
-                remote_route[key] = route;
-            }
-        }
-        if (!local.empty()) {
-            Job j;
-            j.local = true;
-            j.route = &local_route;
-            j.destination = "local";
-            j.parts.push_back({w.get(), local});
-            jobs.push_back(std::move(j));
-        }
-        for (auto& [key, idx] : by_route) remote[key].push_back({w.get(), idx});
-    }
-    for (auto& [key, parts] : remote) {
-        const Route* route = remote_route[key];
-        size_t limit = size_t(std::max(1, cfg_.batch_limit));
-        for (size_t i = 0; i < parts.size(); i += limit) {
-            Job j;
-            j.route = route;
-            j.destination = destination_of(*route);
-            for (size_t k = i; k < std::min(parts.size(), i + limit); ++k) j.parts.push_back(parts[k]);
-            jobs.push_back(std::move(j));
-        }
+    std::vector<const Envelope*> envs;
+    for (auto& w : works) envs.push_back(&w->env);
+    DeliveryPlan plan = plan_deliveries(
+        envs,
+        [&](const std::string& d) -> const Route* { return d.empty() ? &local_route : &routes_.at(d); },
+        cfg_.batch_limit);
+    for (auto& [m, i, route] : plan.errors) {
+        // An error route is an outcome without a stage run.
+        Work* w = works[m].get();
+        w->touched = true;
+        Status st = route->error;
+        if (st.is_ok()) st = Status::temporary(451, "4.4.3", "no route to " + route->domain);
+        auto& rr = w->env.recipients[i];
+        bool final = st.outcome == Outcome::permanent || w->dying;
+        if (st.outcome == Outcome::temporary && w->dying)
+            st = Status::permanent(554, "5.4.7", "delivery time expired; last error: " + st.reply());
+        rr.state = final ? RcptState::failed : RcptState::pending;
+        rr.attempts++;
+        rr.last = st.reply();
+        rr.remote = "";
+        rr.updated = now;
+        log::Delivery d;
+        d.queue_id = w->env.id->str();
+        d.to = rr.address.str();
+        d.relay = "none";
+        d.delay = double(now - w->env.arrival);
+        d.delays[0] = d.delay;
+        d.dsn = st.enhanced;
+        d.status = final ? "bounced" : "deferred";
+        d.text = st.reply();
+        log::write(log::Level::info, log::format(d));
+        (final ? res.bounced : res.deferred)++;
     }
     // Error-route outcomes are recorded before the stages run.
     for (auto& w : works) {
@@ -331,9 +345,9 @@ void QueueRunner::process_chunk(const std::vector<QueueId>& ids, std::time_t now
     }
 
     std::vector<std::string> dest;
-    for (auto& j : jobs) dest.push_back(j.destination);
+    for (auto& j : plan.jobs) dest.push_back(j.destination);
     run_limited(dest, cfg_.concurrency, cfg_.destination_concurrency,
-                [&](size_t i) { run_job(jobs[i], now, res); });
+                [&](size_t i) { run_job(plan.jobs[i], works, now, res); });
 
     for (auto& w : works) finish(*w, now, res);
 }
@@ -371,17 +385,18 @@ void QueueRunner::resolve(const std::vector<std::string>& domains) {
     }
 }
 
-void QueueRunner::run_job(Job& job, std::time_t now, PassResult& res) {
+void QueueRunner::run_job(const StageJob& job, std::vector<std::unique_ptr<Work>>& works, std::time_t now,
+                          PassResult& res) {
     StageRun run;
     std::string program;
     if (job.local) {
-        Work* w = job.parts[0].first;
+        Work* w = works[job.parts[0].first].get();
         program = cfg_.deliver_program;
         run.argv = {program, "-f", w->env.sender.str(), "--id", w->env.id->str()};
         for (size_t i : job.parts[0].second) run.argv.push_back(w->env.recipients[i].address.str());
         run.timeout = cfg_.deliver_timeout;
     } else if (job.parts.size() == 1) {
-        Work* w = job.parts[0].first;
+        Work* w = works[job.parts[0].first].get();
         program = cfg_.send_program;
         run.argv = {program, "--route", job.route->str(), "-f", w->env.sender.str(), "--id", w->env.id->str()};
         for (size_t i : job.parts[0].second) run.argv.push_back(w->env.recipients[i].address.str());
@@ -389,7 +404,8 @@ void QueueRunner::run_job(Job& job, std::time_t now, PassResult& res) {
     } else {
         program = cfg_.send_program;
         run.argv = {program, "--route", job.route->str(), "--batch"};
-        for (auto& [w, idx] : job.parts) {
+        for (auto& [m, idx] : job.parts) {
+            Work* w = works[m].get();
             run.input += w->env.id->str() + "\t" + w->env.sender.str();
             for (size_t i : idx) run.input += "\t" + w->env.recipients[i].address.str();
             run.input += "\n";
@@ -405,7 +421,8 @@ void QueueRunner::run_job(Job& job, std::time_t now, PassResult& res) {
         log::warning("{} {}", name, e.describe());
 
     std::lock_guard lk(mu_);
-    for (auto& [w, idx] : job.parts) {
+    for (auto& [m, idx] : job.parts) {
+        Work* w = works[m].get();
         const std::string& id = w->env.id->str();
         for (size_t i : idx) {
             auto& r = w->env.recipients[i];

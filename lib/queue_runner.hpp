@@ -18,6 +18,8 @@
 #include "spool.hpp"
 
 #include <ctime>
+#include <functional>
+#include <tuple>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -50,6 +52,27 @@ struct PassResult {
     int notifications = 0;    // DSNs queued
 };
 
+// One stage run of a pass: local recipients of one message (mta-deliver),
+// or the recipients of one or more messages that share a route (mta-send).
+struct StageJob {
+    bool local = false;
+    const Route* route = nullptr;  // the shared route (the local route for local jobs)
+    std::string destination;       // what the per-destination limit counts: domain or relay
+    std::vector<std::pair<size_t, std::vector<size_t>>> parts;  // message index, its recipient indexes
+};
+
+struct DeliveryPlan {
+    std::vector<StageJob> jobs;
+    // Pending recipients whose route is an error: (message, recipient, route).
+    std::vector<std::tuple<size_t, size_t, const Route*>> errors;
+};
+
+// Groups the pending recipients of `messages` by route: one local job per
+// message, one remote job per route and up to batch_limit messages.
+// route_of(lower-cased domain, or "" for a bare local part) never returns null.
+DeliveryPlan plan_deliveries(const std::vector<const Envelope*>& messages,
+                             const std::function<const Route*(const std::string&)>& route_of, int batch_limit);
+
 class QueueRunner {
 public:
     QueueRunner(const Spool& spool, QueueConfig config);
@@ -65,7 +88,6 @@ public:
 
 private:
     struct Work;
-    struct Job;
     const Spool& spool_;
     QueueConfig cfg_;
     std::map<std::string, Route> routes_;  // this pass's answers, by domain
@@ -73,7 +95,7 @@ private:
 
     void process_chunk(const std::vector<QueueId>& ids, std::time_t now, PassResult& res);
     void resolve(const std::vector<std::string>& domains);
-    void run_job(Job& job, std::time_t now, PassResult& res);
+    void run_job(const StageJob& job, std::vector<std::unique_ptr<Work>>& works, std::time_t now, PassResult& res);
     void finish(Work& w, std::time_t now, PassResult& res);
     void notify(Work& w, std::time_t now, PassResult& res);
     void repair_notifications(Work& w);
