@@ -159,7 +159,16 @@ void Spool::Incoming::commit(Envelope env) {
         throw;
     }
     done_ = true;
-    durable::sync_directory(s.root_ + "/env");
+    try {
+        durable::sync_directory(s.root_ + "/env");
+    } catch (...) {
+        // Not durable, so not acknowledged: take it back rather than
+        // deliver a message whose sender was told to try again.
+        ::unlink(s.path("env", id_).c_str());
+        ::unlink(msg.c_str());
+        ::unlink(tmp.c_str());
+        throw;
+    }
     // Tidy up; a leftover is removed by recover().
     try {
         durable::unlink(tmp);

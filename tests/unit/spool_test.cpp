@@ -1,0 +1,418 @@
+#include "clock.hpp"
+#include "durable.hpp"
+#include "spool.hpp"
+#include "status.hpp"
+
+#include <catch2/catch.hpp>
+#include <fcntl.h>
+#include <fstream>
+#include <set>
+#include <signal.h>
+#include <sstream>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace mta;
+
+namespace {
+
+struct TempDir {
+    std::string path;
+    TempDir() {
+        char t[] = "/tmp/mta-spool-test.XXXXXX";
+        path = mkdtemp(t);
+    }
+    ~TempDir() { [[maybe_unused]] int r = std::system(("rm -rf " + path).c_str()); }
+};
+
+std::string slurp(const std::string& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+int count_entries(const std::string& dir) {
+    int n = 0;
+    for (auto& s : {std::string("ls -A ") + dir + " | wc -l"}) {
+        FILE* p = popen(s.c_str(), "r");
+        if (fscanf(p, "%d", &n) != 1) n = -1;
+        pclose(p);
+    }
+    return n;
+}
+
+Envelope envelope_for(int i) {
+    Envelope e;
+    e.sender = Address::parse("alice@example.org", {});
+    e.recipients.emplace_back();
+    e.recipients.back().address = Address::parse("rcpt" + std::to_string(i) + "@example.net", {});
+    e.recipients.emplace_back();
+    e.recipients.back().address = Address::parse("other@example.net", {});
+    e.recipients.back().notify = "FAILURE,DELAY";
+    return e;
+}
+
+// A message whose content proves it is complete: numbered, long, with an
+// end marker.
+std::string content_for(int i) {
+    std::string s = "Subject: message " + std::to_string(i) + "\n\n";
+    for (int k = 0; k < 3000; ++k) s += "line " + std::to_string(k) + " of message " + std::to_string(i) + "\n";
+    return s + "END " + std::to_string(i) + "\n";
+}
+
+QueueId commit_one(const Spool& s, int i) {
+    auto in = s.receive();
+    std::string c = content_for(i);
+    // in pieces, as a network reader would
+    for (size_t off = 0; off < c.size(); off += 7000) in.write(std::string_view(c).substr(off, 7000));
+    QueueId id = in.id();
+    in.commit(envelope_for(i));
+    return id;
+}
+
+}  // namespace
+
+TEST_CASE("queue ids are unique, fixed-width and sort by arrival", "[queue_id]") {
+    std::set<std::string> seen;
+    std::string prev;
+    for (int i = 0; i < 2000; ++i) {
+        auto id = QueueId::generate();
+        REQUIRE(id.str().size() == QueueId::length);
+        REQUIRE(seen.insert(id.str()).second);
+        REQUIRE(QueueId::parse(id.str()));
+        REQUIRE(id.str().substr(0, 11) >= prev);  // time part never goes back
+        prev = id.str().substr(0, 11);
+    }
+    auto a = QueueId::from_parts(1000000, 5), b = QueueId::from_parts(1000001, 0);
+    CHECK(a < b);
+    CHECK(a.arrival_micros() == 1000000);
+    CHECK_FALSE(QueueId::parse("short"));
+    CHECK_FALSE(QueueId::parse("0123456789ABCDEFGHI"));  // I is not in the alphabet
+    CHECK_FALSE(QueueId::parse("../../etc/passwd12345"));
+}
+
+TEST_CASE("envelopes round-trip and malformed ones are refused", "[envelope]") {
+    Envelope e = envelope_for(1);
+    e.id = QueueId::from_parts(123456789, 42);
+    e.arrival = 1700000000;
+    e.size = 1234;
+    e.body = "8BITMIME";
+    e.smtputf8 = true;
+    e.ret = "HDRS";
+    e.envid = "abc+2Bdef";
+    e.client = "mail.example.org[192.0.2.1]";
+    e.helo = "mail.example.org";
+    e.protocol = "ESMTPS";
+    e.next_attempt = 1700000300;
+    e.attempts = 2;
+    e.recipients[0].state = RcptState::sent;
+    e.recipients[0].last = "250 2.0.0 Ok\r\ninjected line";
+    e.recipients[0].orcpt = "rfc822;rcpt1@example.net";
+    e.recipients[1].state = RcptState::failed;
+    e.recipients[1].attempts = 3;
+    e.recipients[1].remote = "mx.example.net[192.0.2.2]:25";
+    e.set_extra("warned", "1700000100");
+    e.recipients[1].extra.emplace_back("future-field", "kept");
+    std::string text = serialize(e);
+    CHECK(text.find("\ninjected line") == std::string::npos);  // values stay one line
+    Envelope p = parse_envelope(text);
+    CHECK(serialize(p) == text);
+    CHECK(p.sender.str() == "alice@example.org");
+    CHECK(p.recipients.size() == 2);
+    CHECK(p.recipients[1].state == RcptState::failed);
+    CHECK(p.get_extra("warned") == "1700000100");
+    CHECK(p.count(RcptState::pending) == 0);
+    CHECK(p.all_final());
+
+    Envelope null_sender;
+    null_sender.recipients.emplace_back();
+    null_sender.recipients.back().address = Address::parse("root", {.allow_bare_local = true});
+    CHECK(parse_envelope(serialize(null_sender)).sender.is_null());
+
+    CHECK_THROWS_AS(parse_envelope(""), Error);
+    CHECK_THROWS_AS(parse_envelope("mta-envelope 1\narrival 1\n"), Error);  // truncated: no end line
+    CHECK_THROWS_AS(parse_envelope("mta-envelope 2\nend\n"), Error);
+    CHECK_THROWS_AS(parse_envelope("mta-envelope 1\narrival x\nend\n"), Error);
+    CHECK_THROWS_AS(parse_envelope("mta-envelope 1\n  state sent\nend\n"), Error);
+    CHECK_THROWS_AS(parse_envelope("mta-envelope 1\nrcpt <a@b>\n  state maybe\nend\n"), Error);
+    CHECK_THROWS_AS(parse_envelope("mta-envelope 1\nrcpt <not an address>\nend\n"), Error);
+    CHECK_THROWS_AS(parse_envelope("mta-envelope 1\nend\nsender <>\n"), Error);
+}
+
+TEST_CASE("a committed message is complete, visible and due", "[spool]") {
+    TempDir d;
+    Spool s(d.path + "/spool");
+    s.create();
+    s.check();
+    QueueId id = commit_one(s, 7);
+    CHECK(slurp(s.path("msg", id)) == content_for(7));
+    auto e = s.load(id);
+    REQUIRE(e);
+    CHECK(e->size == content_for(7).size());
+    CHECK(e->recipients.size() == 2);
+    CHECK(s.list() == std::vector<QueueId>{id});
+    CHECK(s.due(clock::now() + 1) == std::vector<QueueId>{id});
+    CHECK(count_entries(d.path + "/spool/tmp") == 0);
+    struct stat st;
+    REQUIRE(stat((d.path + "/spool/msg").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0700);
+    REQUIRE(stat(s.path("msg", id).c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+}
+
+TEST_CASE("an aborted message leaves nothing behind", "[spool]") {
+    TempDir d;
+    Spool s(d.path);
+    s.create();
+    {
+        auto in = s.receive();
+        in.write("partial");
+    }  // destroyed without commit
+    CHECK(s.list().empty());
+    CHECK(count_entries(d.path + "/tmp") == 0);
+    CHECK(count_entries(d.path + "/msg") == 0);
+}
+
+TEST_CASE("next attempt time is the envelope mtime; hold hides, release restores", "[spool]") {
+    TempDir d;
+    Spool s(d.path);
+    s.create();
+    QueueId a = commit_one(s, 1), b = commit_one(s, 2);
+    auto now = clock::now();
+    auto e = *s.load(a);
+    e.next_attempt = now + 3600;
+    e.attempts = 1;
+    s.update(e);
+    CHECK(s.due(now + 10) == std::vector<QueueId>{b});
+    CHECK(s.due(now + 3601).size() == 2);
+    CHECK(s.load(a)->attempts == 1);
+    s.hold(b);
+    CHECK(s.is_held(b));
+    CHECK(s.due(now + 7200) == std::vector<QueueId>{a});
+    CHECK(s.list().size() == 2);
+    auto held = *s.load(b);
+    held.attempts = 9;
+    s.update(held);  // updates stay in hold/
+    CHECK(s.is_held(b));
+    s.release(b);
+    CHECK(s.load(b)->attempts == 9);
+    CHECK(s.due(now + 7200).size() == 2);
+    s.remove(a);
+    CHECK_FALSE(s.load(a));
+    CHECK(s.list() == std::vector<QueueId>{b});
+    CHECK(count_entries(d.path + "/msg") == 1);
+}
+
+TEST_CASE("recovery removes old leftovers and nothing committed", "[spool]") {
+    TempDir d;
+    Spool s(d.path);
+    s.create();
+    QueueId kept = commit_one(s, 1);
+    auto in = s.receive();  // a live writer
+    in.write("in progress");
+    std::ofstream(d.path + "/tmp/" + QueueId::generate().str()) << "dead writer";
+    std::ofstream(d.path + "/msg/" + QueueId::generate().str()) << "never committed";
+    std::ofstream(d.path + "/env/.x.123.tmp") << "interrupted rewrite";
+    auto now = clock::now();
+    auto r = s.recover(now);  // nothing is old yet
+    CHECK(r.temporary_removed == 0);
+    CHECK(r.orphans_removed == 0);
+    r = s.recover(now + 2 * 24 * 3600);
+    CHECK(r.temporary_removed == 3);  // dead writer, live writer's file (past the bound), rewrite
+    CHECK(r.orphans_removed == 1);
+    CHECK(s.list() == std::vector<QueueId>{kept});
+    CHECK(slurp(s.path("msg", kept)) == content_for(1));
+}
+
+TEST_CASE("write errors are reported with the right reply and leave nothing visible", "[spool][fault]") {
+    TempDir d;
+    Spool s(d.path);
+    s.create();
+    for (long step = 1; step <= 12; ++step) {
+        durable::reset_steps();
+        durable::set_fail_at(step, ENOSPC);
+        try {
+            commit_one(s, int(step));
+        } catch (const Error& e) {
+            CHECK(e.status().code == 452);
+            CHECK(e.status().enhanced == "4.3.1");
+        }
+        durable::set_fail_at(0, 0);
+    }
+    // Whatever failed is gone; whatever succeeded is complete.
+    for (auto& id : s.list()) {
+        auto e = s.load(id);
+        REQUIRE(e);
+        std::string c = slurp(s.path("msg", id));
+        CHECK(c.size() == e->size);
+        CHECK(c.find("END ") != std::string::npos);
+    }
+    CHECK(count_entries(d.path + "/tmp") <= 1);  // only a post-commit tidy-up leftover
+}
+
+// The crash test: a child commits messages and is killed at step N of the
+// durable protocol, for every N. After each, recovery runs and every message
+// the child acknowledged must be complete; nothing partial may be visible.
+TEST_CASE("a crash at any step of commit loses no acknowledged message", "[spool][crash]") {
+    long crash_points = 0;
+    for (long n = 1; n < 10000; ++n) {
+        TempDir d;
+        Spool s(d.path);
+        s.create();
+        int p[2];
+        REQUIRE(pipe(p) == 0);
+        pid_t pid = fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            close(p[0]);
+            durable::reset_steps();
+            durable::set_crash_at(n);
+            for (int i = 0; i < 3; ++i) {
+                QueueId id = commit_one(s, i);
+                std::string ack = id.str() + " " + std::to_string(i) + "\n";  // "250 queued as ID"
+                if (write(p[1], ack.data(), ack.size()) != ssize_t(ack.size())) _exit(3);
+            }
+            _exit(0);
+        }
+        close(p[1]);
+        std::string acks;
+        char buf[256];
+        ssize_t r;
+        while ((r = read(p[0], buf, sizeof buf)) > 0) acks.append(buf, size_t(r));
+        close(p[0]);
+        int status = 0;
+        waitpid(pid, &status, 0);
+        bool crashed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+        REQUIRE((crashed || (WIFEXITED(status) && WEXITSTATUS(status) == 0)));
+
+        s.recover(clock::now() + 3 * 24 * 3600);
+        std::istringstream in(acks);
+        std::string id_text;
+        int i;
+        std::set<std::string> acked;
+        while (in >> id_text >> i) {
+            auto id = QueueId::parse(id_text);
+            REQUIRE(id);
+            acked.insert(id_text);
+            auto e = s.load(*id);
+            REQUIRE(e);  // acknowledged ⇒ queued
+            REQUIRE(slurp(s.path("msg", *id)) == content_for(i));
+            REQUIRE(e->recipients.size() == 2);
+        }
+        // Everything visible is complete (acknowledged or not).
+        for (auto& id : s.list()) {
+            auto e = s.load(id);
+            REQUIRE(e);
+            std::string c = slurp(s.path("msg", id));
+            REQUIRE(c.size() == e->size);
+            REQUIRE(c.substr(c.size() - 6).find("END") != std::string::npos);
+        }
+        CHECK(count_entries(d.path + "/tmp") == 0);
+        CHECK(count_entries(d.path + "/msg") == int(s.list().size()));
+        if (!crashed) {
+            CHECK(acked.size() == 3);
+            break;
+        }
+        ++crash_points;
+    }
+    INFO("crash points exercised: " << crash_points);
+    CHECK(crash_points >= 20);
+}
+
+TEST_CASE("a crash at any step of an envelope update leaves the old or the new envelope", "[spool][crash]") {
+    long crash_points = 0;
+    for (long n = 1; n < 1000; ++n) {
+        TempDir d;
+        Spool s(d.path);
+        s.create();
+        QueueId id = commit_one(s, 1);
+        std::string before = slurp(s.path("env", id));
+        pid_t pid = fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            durable::reset_steps();
+            durable::set_crash_at(n);
+            auto e = *s.load(id);
+            e.recipients[0].state = RcptState::sent;
+            e.recipients[0].last = "250 2.0.0 Ok";
+            e.next_attempt = e.arrival + 300;
+            s.update(e);
+            // then the message is finished: remove it
+            e.recipients[1].state = RcptState::failed;
+            s.update(e);
+            s.remove(id);
+            _exit(0);
+        }
+        int status = 0;
+        waitpid(pid, &status, 0);
+        bool crashed = WIFSIGNALED(status);
+        s.recover(clock::now() + 3 * 24 * 3600);
+        auto e = s.load(id);
+        if (e) {
+            REQUIRE(slurp(s.path("msg", id)) == content_for(1));  // body never rewritten
+            std::string now = slurp(s.path("env", id));
+            bool old_or_new = now == before || e->recipients[0].state == RcptState::sent;
+            REQUIRE(old_or_new);
+        } else {
+            // removed: no orphan content may stay after recovery
+            CHECK(count_entries(d.path + "/msg") == 0);
+        }
+        CHECK(count_entries(d.path + "/env") == (e ? 1 : 0));  // no leftover temporaries after recovery
+        if (!crashed) {
+            CHECK_FALSE(e);
+            break;
+        }
+        ++crash_points;
+    }
+    CHECK(crash_points >= 8);
+}
+
+TEST_CASE("two concurrent runners never claim the same message", "[spool][claim]") {
+    TempDir d;
+    Spool s(d.path);
+    s.create();
+    for (int i = 0; i < 150; ++i) {
+        auto in = s.receive();
+        in.write("message " + std::to_string(i) + "\n");
+        in.commit(envelope_for(i));
+    }
+    auto runner = [&](const std::string& out) {
+        std::ofstream log(out);
+        for (auto& id : s.due(clock::now() + 1)) {
+            auto claim = s.claim(id);
+            if (!claim) continue;
+            log << id.str() << "\n" << std::flush;
+            usleep(200);  // "delivering" while holding the claim
+            s.remove(id);
+        }
+        log.close();
+        _exit(0);
+    };
+    pid_t a = fork();
+    if (a == 0) runner(d.path + "/a.out");
+    pid_t b = fork();
+    if (b == 0) runner(d.path + "/b.out");
+    int st;
+    waitpid(a, &st, 0);
+    waitpid(b, &st, 0);
+    std::multiset<std::string> all;
+    for (auto f : {"/a.out", "/b.out"}) {
+        std::istringstream in(slurp(d.path + f));
+        std::string id;
+        while (in >> id) all.insert(id);
+    }
+    CHECK(all.size() == 150);
+    CHECK(std::set<std::string>(all.begin(), all.end()).size() == 150);  // no message twice
+    CHECK(s.list().empty());
+    // A held claim excludes a second claimer, even in the same process.
+    auto in = s.receive();
+    in.write("x\n");
+    QueueId id = in.id();
+    in.commit(envelope_for(1));
+    auto c1 = s.claim(id);
+    REQUIRE(c1);
+    CHECK_FALSE(s.claim(id));
+    CHECK(c1->read_all() == "x\n");
+}
