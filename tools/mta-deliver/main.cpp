@@ -1,4 +1,5 @@
 // mta-deliver: local delivery of one message (see mta-deliver(8)).
+#include "clock.hpp"
 #include "config.hpp"
 #include "local_delivery.hpp"
 #include "log.hpp"
@@ -111,7 +112,7 @@ int main(int argc, char** argv) {
         } else {
             m.data = read_stdin();
             m.queue_id = "-";
-            m.arrival = clock::now();
+            m.arrival = mta::clock::now();
         }
 
         auto results = local_delivery::deliver(o, m, recipients);
