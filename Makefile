@@ -58,7 +58,7 @@ $(LIB): $(LIB_OBJS)
 
 # Each tool links every object in its own directory against the library.
 .SECONDEXPANSION:
-$(TOOL_BINS): $(BUILD)/%: $$(patsubst %.cpp,$(BUILD)/%.o,$$(wildcard tools/%/*.cpp)) $(LIB)
+$(TOOL_BINS): $(BUILD)/%: $$(addprefix $(BUILD)/,$$(subst .cpp,.o,$$(wildcard tools/%/*.cpp))) $(LIB)
 	$(CXX) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(LDLIBS)
 
 # The Catch2 main is compiled once, in its own object; test files stay cheap.
