@@ -128,6 +128,19 @@ check "NOTIFY=NEVER: no bounce; NOTIFY=SUCCESS: a delivery report" sh -c "grep -
 bid=$(sed -n "s/.*$id: sender delivery status notification: \([0-9A-Z]*\)$/\1/p" "$LOG")
 check "the success report says delivered for ok4 only" sh -c "grep -q 'Action: delivered' '$SPOOL/msg/$bid' && ! grep -q 'Final-Recipient: rfc822; perm4' '$SPOOL/msg/$bid' && grep -q 'text/rfc822-headers' '$SPOOL/msg/$bid'"
 
+# --- 5b. the delay warning, when configured: once, with Action: delayed ---
+queue_root delay
+rm -f "$T/open"
+id=$(put -f alice@example.com -r later8@example.org)
+"$q" --delay-warning 4h run
+check "no warning before the delay-warning time" sh -c "! grep -q 'delay notification' '$LOG'"
+MTA_NOW=$((NOW + 4 * 3600)) "$q" --delay-warning 4h run
+MTA_NOW=$((NOW + 9 * 3600)) "$q" --delay-warning 4h run
+check "one delay warning after 4 hours" test "$(grep -c "$id: sender delay notification: " "$LOG")" = 1
+wid=$(sed -n "s/.*$id: sender delay notification: \([0-9A-Z]*\)$/\1/p" "$LOG")
+check "the warning says delayed, with Will-Retry-Until, headers only" sh -c "grep -q '^Action: delayed' '$SPOOL/msg/$wid' && grep -q '^Will-Retry-Until: ' '$SPOOL/msg/$wid' && grep -q 'text/rfc822-headers' '$SPOOL/msg/$wid' && grep -q '^Status: 4.4.2' '$SPOOL/msg/$wid'"
+check "the message is still queued" test -e "$SPOOL/env/$id"
+
 # --- 6. several messages to one route share one mta-send --batch run ---
 queue_root batch
 : > "$STAGE_LOG"; rm -f "$STAGE_LOG.batches"
@@ -164,6 +177,18 @@ for i in $(seq 1 12); do put -f ok-sender@local.test -r slow$i@local.test -r slo
 wait $p1 $p2
 "$q" run
 check "24 deliveries, none twice" sh -c "test \$(wc -l < '$STAGE_LOG') = 24 && test -z \"\$(sort '$STAGE_LOG' | uniq -d)\""
+
+# --- 8b. run --loop repeats the pass ---
+queue_root loop
+: > "$STAGE_LOG"
+id=$(put -f ok-sender@local.test -r ok9@example.org)
+bg "$q" run --loop 1
+sleep 1.5
+id2=$(put -f ok-sender@local.test -r ok10@example.org)
+i=0
+while [ "$i" -lt 50 ] && [ "$(delivered "$id2" ok10@example.org)" != 1 ]; do sleep 0.1; i=$((i + 1)); done
+kill "$last_pid"
+check "run --loop delivers what arrives later" test "$(delivered "$id" ok9@example.org)$(delivered "$id2" ok10@example.org)" = 11
 
 # --- 9. the queue commands ---
 queue_root commands
