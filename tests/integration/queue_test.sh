@@ -178,6 +178,33 @@ wait $p1 $p2
 "$q" run
 check "24 deliveries, none twice" sh -c "test \$(wc -l < '$STAGE_LOG') = 24 && test -z \"\$(sort '$STAGE_LOG' | uniq -d)\""
 
+# --- 8a. concurrency limits: in total and per destination ---
+queue_root limits
+cat > "$T/stages/conc" <<'EOS'
+#!/bin/sh
+# Records how many runs are active, in total and for this route's domain.
+d=$(echo "$2" | sed 's/^domain=\([^ ]*\).*/\1/')
+mkdir -p "$STAGE_DIR/active"
+touch "$STAGE_DIR/active/$$.$d"
+echo "$(ls "$STAGE_DIR/active" | wc -l) $(ls "$STAGE_DIR/active" | grep -c "\.$d\$")" >> "$STAGE_DIR/conc.log"
+sleep 0.3
+rm -f "$STAGE_DIR/active/$$.$d"
+tab=$(printf '\t')
+while IFS="$tab" read -r id sender rest; do
+	for r in $(echo "$rest" | tr '\t' ' '); do printf 'result\t%s\t%s\tok\t250\t2.0.0\t-\tok\n' "$id" "$r"; done
+done
+shift 6 2> /dev/null
+for r in "$@"; do printf 'result\t-\t%s\tok\t250\t2.0.0\t-\tok\n' "$r"; done
+EOS
+chmod +x "$T/stages/conc"
+rm -f "$T/conc.log"
+for i in 1 2 3 4; do put -f ok-sender@local.test -r a$i@one.example -r b$i@two.example -r c$i@three.example > /dev/null; done
+"$q" --send-program "$T/stages/conc" --batch-limit 1 --concurrency 2 --destination-concurrency 1 run
+check "twelve stage runs" test "$(wc -l < "$T/conc.log")" = 12
+check "never more than 2 at once, never 2 for one destination" awk '$1 > 2 || $2 > 1 { exit 1 }' "$T/conc.log"
+check "but more than one at once" awk '$1 == 2 { found = 1 } END { exit !found }' "$T/conc.log"
+check "the messages are finished" test -z "$(ls "$SPOOL/env")"
+
 # --- 8b. run --loop repeats the pass ---
 queue_root loop
 : > "$STAGE_LOG"
