@@ -294,6 +294,25 @@ check "unknown option: exit 64" test $? -eq 64
 "$bin/mta-route" --log stderr --resolver not-an-address multi.test > /dev/null 2>&1
 check "bad --resolver: exit 64" test $? -eq 64
 
+# The name server over IPv6, and the resolver and routes file from the configuration file.
+port6=$(free_port)
+bg ldns-testns -6 -p "$port6" "$T/zone.data" > "$T/testns6.log" 2>&1
+i=0
+until grep -q 'Listening on port' "$T/testns6.log" 2>/dev/null || [ "$i" -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
+got=$("$bin/mta-route" --log "file:$T/route.log" --resolver "[::1]:$port6" --inet-protocols ipv4 nomx.test 2>&1)
+check "resolver on [::1]:PORT" test "$got" = "domain=nomx.test kind=mx tls=may host=nomx.test/25/0/203.0.113.10"
+printf 'relay.test [smart.relay.test]:587 tls=encrypt\n' > "$MTA_ROOT/etc/routes"
+cat > "$MTA_ROOT/etc/mta.conf" <<EOF
+hostname = mail.ours.test
+log = file:$T/route.log
+[mta-route]
+resolver = 127.0.0.1:$port
+inet-protocols = ipv4
+EOF
+got=$("$bin/mta-route" relay.test nomx.test 2>&1)
+check "resolver, options and <etc>/routes from \$MTA_ROOT/etc/mta.conf" test "$got" = "domain=relay.test kind=relay tls=encrypt host=smart.relay.test/587/0/203.0.113.30
+domain=nomx.test kind=mx tls=may host=nomx.test/25/0/203.0.113.10"
+
 # A name server that does not answer in time: temporary, and bounded.
 start=$(date +%s)
 got=$("$bin/mta-route" --log "file:$T/route.log" --resolver "127.0.0.1:$port" --timeout 1 --attempts 1 slow.test 2>&1)
