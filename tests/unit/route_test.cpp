@@ -217,3 +217,15 @@ TEST_CASE("route lines of every kind round-trip", "[route]") {
     CHECK(parse_route(r.str()).error.enhanced == "5.1.10");
     CHECK(parse_route(r.str()).error.text == r.error.text);
 }
+
+TEST_CASE("resolver addresses: ADDR, ADDR:PORT, [ADDR]:PORT", "[route]") {
+    using P = std::pair<std::string, std::uint16_t>;
+    CHECK(dns::parse_server("127.0.0.1") == P{"127.0.0.1", 53});
+    CHECK(dns::parse_server("127.0.0.1:5353") == P{"127.0.0.1", 5353});
+    CHECK(dns::parse_server("::1") == P{"::1", 53});
+    CHECK(dns::parse_server("[::1]:5353") == P{"::1", 5353});
+    CHECK(dns::parse_server("[2001:db8::53]") == P{"2001:db8::53", 53});
+    for (auto bad : {"", "localhost", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:70000", "[::1", "[::1]5353", "[::1]:x",
+                     "1.2.3"})
+        CHECK_THROWS_AS(dns::parse_server(bad), Error);
+}
