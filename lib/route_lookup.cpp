@@ -123,6 +123,7 @@ bool RouteLookup::is_self(const RouteHost& h) const {
 }
 
 Route RouteLookup::find(const Domain& domain, const std::optional<Address>& sender) {
+    insecure_.clear();
     Route r;
     r.domain = domain.str();
     r.tls = o_.default_tls;
@@ -250,6 +251,7 @@ Route RouteLookup::by_mx(const Domain& domain, const std::string& name, std::uin
                 address_error = a.error;
             }
             h.addresses = a.records;
+            if (!a.secure) insecure_.insert(x.host);
             hosts.push_back(std::move(h));
         }
         break;
@@ -283,6 +285,12 @@ void RouteLookup::add_dane(Route& r, bool secure) {
     bool all_dane = true, all_secure = true;
     std::string failed;
     for (auto& h : r.hosts) {
+        if (insecure_.count(h.name)) {
+            // RFC 7672 section 2.2.2: no TLSA lookup for a host whose addresses are not secure.
+            kept.push_back(h);
+            all_dane = all_secure = false;
+            continue;
+        }
         auto t = dns_.tlsa("_" + std::to_string(h.port) + "._tcp." + h.name);
         if (t.found == dns::Found::failed) {
             // RFC 7672 section 2.2: a host whose TLSA records cannot be looked up is not used.

@@ -72,6 +72,11 @@ _25._tcp.mx.insecure.test TLSA 3 1 1 2bb9c2cd9f2bd2e3d1a8ab7f4c4b7c1b1e8d1c2b3a4
 pkix.test MX 10 mx.pkix.test.
 mx.pkix.test A 203.0.113.52
 _25._tcp.mx.pkix.test TLSA 1 1 1 2bb9c2cd9f2bd2e3d1a8ab7f4c4b7c1b1e8d1c2b3a4f5e6d7c8b9a0f1e2d3c4b
+!ad addrinsecure.test
+!ad _25._tcp.mx.addrinsecure.test
+addrinsecure.test MX 10 mx.addrinsecure.test.
+mx.addrinsecure.test A 203.0.113.53
+_25._tcp.mx.addrinsecure.test TLSA 3 1 1 2bb9c2cd9f2bd2e3d1a8ab7f4c4b7c1b1e8d1c2b3a4f5e6d7c8b9a0f1e2d3c4b
 !sleep slow.test 4
 EOF
 # big.test: more MX records than fit a 1232-byte UDP answer.
@@ -215,6 +220,8 @@ expect "insecure MX answer: no DANE" "insecure.test" \
 	"domain=insecure.test kind=mx tls=may host=mx.insecure.test/25/10/203.0.113.51"
 expect "secure but unusable TLSA (PKIX-EE): mandatory TLS" "pkix.test" \
 	"domain=pkix.test kind=mx tls=encrypt host=mx.pkix.test/25/10/203.0.113.52"
+expect "secure MX and TLSA but insecure address records: no DANE (RFC 7672 2.2.2)" "addrinsecure.test" \
+	"domain=addrinsecure.test kind=mx tls=may host=mx.addrinsecure.test/25/10/203.0.113.53"
 expect "--no-dane: no TLSA lookup" "--no-dane dane.test" \
 	"domain=dane.test kind=mx tls=may host=mx.dane.test/25/10/203.0.113.50"
 
