@@ -179,7 +179,9 @@ Route RouteLookup::direct(const Domain& domain, const std::vector<NextHop>& hops
         }
         RouteHost rh{h.host, h.port, int(i), {}};
         unsigned char b[sizeof(struct in6_addr)];
-        if (inet_pton(AF_INET, h.host.c_str(), b) == 1 || inet_pton(AF_INET6, h.host.c_str(), b) == 1) {
+        bool v4 = inet_pton(AF_INET, h.host.c_str(), b) == 1;
+        if (v4 || inet_pton(AF_INET6, h.host.c_str(), b) == 1) {
+            rh.name = v4 ? "[" + h.host + "]" : "[IPv6:" + h.host + "]";  // an address literal names the host
             rh.addresses.push_back(h.host);
             secure = false;  // no TLSA for an address
         } else {

@@ -229,3 +229,17 @@ TEST_CASE("resolver addresses: ADDR, ADDR:PORT, [ADDR]:PORT", "[route]") {
                      "1.2.3"})
         CHECK_THROWS_AS(dns::parse_server(bad), Error);
 }
+
+TEST_CASE("the route lines mta-route prints are read back by parse_route", "[route]") {
+    for (auto line : {
+             "domain=lit.test kind=relay tls=may host=[IPv6:2001:db8::25]/25/0/2001:db8::25 host=[192.0.2.25]/26/1/192.0.2.25",
+             "domain=[192.0.2.77] kind=mx tls=may host=[192.0.2.77]/25/0/192.0.2.77",
+             "domain=relay.test kind=relay tls=encrypt auth=smart host=smart.relay.test/587/0/192.0.2.30",
+             "domain=invalid kind=error result=permanent code=501 enhanced=5.1.2 text=not a domain!: bad domain",
+             "domain=null.test kind=error result=permanent code=556 enhanced=5.1.10 text=domain null.test does not accept mail (null MX)",
+             "domain=here.test kind=local",
+         }) {
+        INFO(line);
+        CHECK(parse_route(line).str() == line);
+    }
+}

@@ -19,11 +19,11 @@ std::string trim(const std::string& s) {
     return s.substr(b, s.find_last_not_of(" \t\r") - b + 1);
 }
 
-// A token for domain= when the input was not a domain: no spaces, not empty.
+// The input, printable, for the text of its error line.
 std::string sanitized(const std::string& s) {
     std::string out;
-    for (unsigned char c : s) out.push_back(c > ' ' && c < 0x7f ? char(c) : '?');
-    return out.empty() ? "?" : out;
+    for (unsigned char c : s) out.push_back(c >= ' ' && c < 0x7f ? char(c) : '?');
+    return out;
 }
 
 }  // namespace
@@ -88,11 +88,11 @@ int main(int argc, char** argv) {
             try {
                 r = lookup.find(input_domain(target), from);
             } catch (const Error& e) {
-                std::cerr << "mta-route: " << target << ": " << e.status().text << "\n";
-                r.domain = sanitized(target);
+                std::cerr << "mta-route: " << sanitized(target) << ": " << e.status().text << "\n";
+                // The line keeps its place; "invalid" (RFC 6761) is no domain anyone has.
+                r.domain = "invalid";
                 r.kind = RouteKind::error;
-                r.error = e.status();
-                if (r.error.outcome == Outcome::ok) r.error = Status::permanent(501, "5.1.2", e.status().text);
+                r.error = Status::permanent(501, "5.1.2", sanitized(target) + ": " + e.status().text);
                 rc = ex::dataerr;
             }
             std::cout << (json ? r.json() : r.str()) << '\n' << std::flush;
