@@ -236,6 +236,15 @@ assert a["tlsa"] == [{"usage": 3, "selector": 1, "mtype": 1, "data": sys.argv[2]
 assert [h["preference"] for h in b["hosts"]] == [10, 20, 30], b
 ' "$T/json.out" "$tlsa"
 
+route --json nx.test here.test > "$T/json2.out" 2>"$T/err"
+check "--json error and local routes" /usr/bin/python3 -c '
+import json, sys
+a, b = [json.loads(l) for l in open(sys.argv[1])]
+assert a == {"domain": "nx.test", "kind": "error", "result": "permanent", "code": 550, "enhanced": "5.1.2",
+             "text": "domain nx.test does not exist"}, a
+assert b == {"domain": "here.test", "kind": "local"}, b
+' "$T/json2.out"
+
 # The routes file.
 cat > "$T/routes" <<'EOF'
 # domain          next hop                      options
