@@ -241,8 +241,9 @@ Route RouteLookup::by_mx(const Domain& domain, const std::string& name, std::uin
         if (is_null_mx(m.records))
             return error_route(r, Status::permanent(556, "5.1.10", "domain " + name + " does not accept mail (null MX)"));
         std::vector<dns::Mx> list;
-        for (auto& x : m.records)
-            if (!x.host.empty()) list.push_back(x);
+        for (auto& x : m.records)  // a target that is no host name could not be written in a route line
+            if (!x.host.empty() && Domain::try_parse(x.host) && !Domain::try_parse(x.host)->is_literal())
+                list.push_back(x);
         list = order_mx(std::move(list), rng_);
         if (list.size() > max_mx_hosts) list.resize(max_mx_hosts);
         for (auto& x : list) {

@@ -77,6 +77,9 @@ _25._tcp.mx.pkix.test TLSA 1 1 1 2bb9c2cd9f2bd2e3d1a8ab7f4c4b7c1b1e8d1c2b3a4f5e6
 addrinsecure.test MX 10 mx.addrinsecure.test.
 mx.addrinsecure.test A 203.0.113.53
 _25._tcp.mx.addrinsecure.test TLSA 3 1 1 2bb9c2cd9f2bd2e3d1a8ab7f4c4b7c1b1e8d1c2b3a4f5e6d7c8b9a0f1e2d3c4b
+weird.test MX 10 bad_name.weird.test.
+weird.test MX 20 mx2.multi.test.
+bad_name.weird.test A 203.0.113.66
 !sleep slow.test 4
 EOF
 # big.test: more MX records than fit a 1232-byte UDP answer.
@@ -188,6 +191,8 @@ expect "an MX host whose address lookup fails is skipped" "partial.test" \
 	"domain=partial.test kind=mx tls=may host=mx1.multi.test/25/10/2001:db8::1,203.0.113.1"
 expect "NXDOMAIN: permanent 5.1.2" "nx.test" \
 	"domain=nx.test kind=error result=permanent code=550 enhanced=5.1.2 text=domain nx.test does not exist"
+expect "an MX target that is no host name is skipped" "weird.test" \
+	"domain=weird.test kind=mx tls=may host=mx2.multi.test/25/20/203.0.113.2"
 expect "MX host without address: permanent 5.4.4" "dangling.test" \
 	"domain=dangling.test kind=error result=permanent code=550 enhanced=5.4.4 text=no MX host of dangling.test has an address"
 
