@@ -24,6 +24,7 @@ Route error_route(Route r, Status s) {
     r.kind = RouteKind::error;
     r.hosts.clear();
     r.tlsa.clear();
+    r.host_tls.clear();
     r.auth.clear();
     r.error = std::move(s);
     return r;
@@ -175,6 +176,7 @@ Route RouteLookup::direct(const Domain& domain, const std::vector<NextHop>& hops
             for (auto& x : sub.hosts) hosts.push_back(std::move(x));
             r.tls = sub.tls;
             r.tlsa.insert(r.tlsa.end(), sub.tlsa.begin(), sub.tlsa.end());
+            r.host_tls.insert(r.host_tls.end(), sub.host_tls.begin(), sub.host_tls.end());
             continue;
         }
         RouteHost rh{h.host, h.port, int(i), {}};
@@ -279,11 +281,13 @@ void RouteLookup::add_dane(Route& r, bool secure) {
     bool wanted = r.tls == "may" || r.tls == "dane";
     if (!wanted) return;
     r.tlsa.clear();
+    r.host_tls.clear();
     if (!o_.dane || !dns_.trusts_ad() || !secure) {
         if (r.tls == "dane") r.tls = "may";  // opportunistic DANE without DNSSEC: plain opportunistic TLS
         return;
     }
     std::vector<RouteHost> kept;
+    std::vector<Route::HostTls> policies;  // hosts with a policy stronger than may
     std::vector<Tlsa> all;
     bool all_dane = true, all_secure = true;
     std::string failed;
@@ -306,6 +310,8 @@ void RouteLookup::add_dane(Route& r, bool secure) {
             continue;
         }
         auto u = usable_tlsa(t.records);
+        bool seen = std::any_of(policies.begin(), policies.end(), [&](auto& p) { return p.host == h.name; });
+        if (!seen) policies.push_back({h.name, u.empty() ? "encrypt" : "dane", u});
         if (u.empty()) all_dane = false;
         for (auto& x : u) {
             bool dup = std::any_of(all.begin(), all.end(), [&](const Tlsa& y) {
@@ -319,17 +325,18 @@ void RouteLookup::add_dane(Route& r, bool secure) {
         return;
     }
     r.hosts = std::move(kept);
-    // One policy for the route: DANE when every host has usable TLSA
-    // records, mandatory TLS when every host has secure but unusable ones
-    // (RFC 7672 section 2.2), otherwise opportunistic TLS.
+    // The route's policy is the one safe for every host: DANE when every
+    // host has usable TLSA records, mandatory TLS when every host has a
+    // secure TLSA record set (RFC 7672 section 2.2), otherwise
+    // opportunistic TLS. Hosts that deserve more say so in host_tls.
     if (all_dane) {
         r.tls = "dane";
         r.tlsa = std::move(all);
-    } else if (all_secure) {
-        r.tls = "encrypt";
-    } else {
-        r.tls = "may";
+        return;
     }
+    r.tls = all_secure ? "encrypt" : "may";
+    for (auto& p : policies)
+        if (p.tls != r.tls) r.host_tls.push_back(std::move(p));
 }
 
 }  // namespace mta

@@ -32,6 +32,8 @@ mxb IN A 203.0.113.63
 _25._tcp.mxb IN TLSA 2 0 1 $tlsa
 mixed IN MX 10 mx
 mixed IN MX 20 mx2
+mixed2 IN MX 10 mx
+mixed2 IN MX 20 mx3
 notlsa IN MX 10 mx2
 pkix IN MX 10 mx3
 EOT
@@ -111,8 +113,18 @@ expect "signed zone validated: tls=dane with the TLSA record" "sec.test" \
 	"domain=sec.test kind=mx tls=dane host=mx.sec.test/25/10/203.0.113.60 tlsa=3/1/1/$tlsa"
 expect "every MX host with TLSA: the records of all hosts" "both.sec.test" \
 	"domain=both.sec.test kind=mx tls=dane host=mx.sec.test/25/10/203.0.113.60 host=mxb.sec.test/25/20/203.0.113.63 tlsa=3/1/1/$tlsa tlsa=2/0/1/$tlsa"
-expect "one MX host without TLSA: opportunistic TLS for the route" "mixed.sec.test" \
-	"domain=mixed.sec.test kind=mx tls=may host=mx.sec.test/25/10/203.0.113.60 host=mx2.sec.test/25/20/203.0.113.61"
+expect "one MX host without TLSA: opportunistic TLS for the route, DANE for the other host" "mixed.sec.test" \
+	"domain=mixed.sec.test kind=mx tls=may host=mx.sec.test/25/10/203.0.113.60 host=mx2.sec.test/25/20/203.0.113.61 hosttls=mx.sec.test/dane hosttlsa=mx.sec.test/3/1/1/$tlsa"
+expect "one MX host with unusable TLSA: mandatory TLS for the route, DANE for the other host" "mixed2.sec.test" \
+	"domain=mixed2.sec.test kind=mx tls=encrypt host=mx.sec.test/25/10/203.0.113.60 host=mx3.sec.test/25/20/203.0.113.62 hosttls=mx.sec.test/dane hosttlsa=mx.sec.test/3/1/1/$tlsa"
+route --json mixed.sec.test > "$T/json.out" 2>"$T/err"
+check "--json: per-host TLS policies" /usr/bin/python3 -c '
+import json, sys
+r = json.loads(open(sys.argv[1]).read())
+assert r["tls"] == "may", r
+assert r["host_tls"] == [{"host": "mx.sec.test", "tls": "dane",
+                          "tlsa": [{"usage": 3, "selector": 1, "mtype": 1, "data": sys.argv[2]}]}], r
+' "$T/json.out" "$tlsa"
 expect "secure answer without TLSA: no DANE" "notlsa.sec.test" \
 	"domain=notlsa.sec.test kind=mx tls=may host=mx2.sec.test/25/10/203.0.113.61"
 expect "only unusable TLSA records: mandatory TLS" "pkix.sec.test" \
