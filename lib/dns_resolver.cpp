@@ -91,6 +91,29 @@ std::pair<std::string, std::uint16_t> parse_server(const std::string& s) {
 struct Resolver::Impl {
     ldns_resolver* res = nullptr;
     bool trust_ad = false;
+    std::function<void(const std::string&)> trace;
+
+    // "MX example.org: NOERROR ad: example.org. 300 IN MX 10 mx.example.org. | ..."
+    static std::string describe(const std::string& name, const char* type, ldns_pkt* pkt, const std::string& error) {
+        std::string out = std::string(type) + " " + name + ": ";
+        if (!pkt) return out + error;
+        const char* rn = "rcode?";
+        if (auto* l = ldns_lookup_by_id(ldns_rcodes, int(ldns_pkt_get_rcode(pkt)))) rn = l->name;
+        out += rn;
+        if (ldns_pkt_ad(pkt)) out += " ad";
+        ldns_rr_list* ans = ldns_pkt_answer(pkt);
+        for (size_t i = 0; ans && i < ldns_rr_list_rr_count(ans); ++i) {
+            char* t = ldns_rr2str(ldns_rr_list_rr(ans, i));
+            if (!t) continue;
+            std::string rr = t;
+            free(t);
+            for (char& c : rr)
+                if (c == '\t' || c == '\n') c = ' ';
+            while (!rr.empty() && rr.back() == ' ') rr.pop_back();
+            out += (i ? " | " : ": ") + rr;
+        }
+        return out;
+    }
 
     ~Impl() {
         if (res) ldns_resolver_deep_free(res);
@@ -143,6 +166,7 @@ struct Resolver::Impl {
         for (int hop = 0; hop <= max_cname_hops; ++hop) {
             std::string error;
             Pkt pkt = send(name, type, error);
+            if (trace) trace(describe(name, tname, pkt.get(), error));
             if (!pkt) {
                 out.found = Found::failed;
                 out.error = std::string(tname) + " lookup of " + name + ": " + error;
@@ -238,6 +262,7 @@ Resolver::Resolver(const ResolverOptions& o) : impl_(std::make_unique<Impl>()) {
     ldns_resolver_set_dnssec(r, o.dnssec);
     ldns_resolver_set_edns_udp_size(r, o.dnssec ? 1232 : 0);
     trust_ad_ = impl_->trust_ad = o.dnssec && all_loopback;
+    impl_->trace = o.trace;
 }
 
 Resolver::~Resolver() = default;

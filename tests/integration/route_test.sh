@@ -250,6 +250,10 @@ assert a == {"domain": "nx.test", "kind": "error", "result": "permanent", "code"
 assert b == {"domain": "here.test", "kind": "local"}, b
 ' "$T/json2.out"
 
+route -v alias.test > /dev/null 2>"$T/err"
+check "--verbose: each query and its answer on stderr" grep -q \
+	'^mta-route: dns: MX alias.test: NOERROR: alias.test. *300 *IN *CNAME *real.test. | real.test. *300 *IN *MX *10 *mx1.multi.test.$' "$T/err"
+
 # The routes file.
 cat > "$T/routes" <<'EOF'
 # domain          next hop                      options
