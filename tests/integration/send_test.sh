@@ -17,6 +17,8 @@ sinkuser=""
 cat > "$T/rec.py" <<'PY'
 import json, ssl, argparse, signal, threading, warnings
 warnings.simplefilter("ignore")
+import logging
+logging.disable(logging.WARNING)
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 a = argparse.ArgumentParser()
