@@ -100,14 +100,27 @@ void session(Attempt& a, const RouteHost& h, const std::string& address, bool us
         bool first = true;
         for (size_t i = 0; i < a.messages.size(); ++i) {
             auto which = open_recipients(a.report, i);
-            if (which.empty()) continue;
-            if (!first && !reset(*c, t)) {
-                log::info("{}: RSET refused; closing the connection", label);
-                c->close();
-                return;
+            // RFC 5321 4.5.3.1.10: recipients refused with 452 (too many
+            // recipients) go in another transaction over the same
+            // connection, as long as each transaction delivers to some.
+            while (!which.empty()) {
+                if (!first && !reset(*c, t)) {
+                    log::info("{}: RSET refused; closing the connection", label);
+                    c->close();
+                    return;
+                }
+                first = false;
+                if (!send_transaction(*c, f, a.messages[i], which, t, label, a.report.results[i])) return;
+                std::vector<size_t> again;
+                bool progress = false;
+                for (size_t r : which) {
+                    const RecipientResult& res = a.report.results[i][r];
+                    if (res.status.code == 452 && !res.final) again.push_back(r);
+                    else if (res.status.is_ok()) progress = true;
+                }
+                if (!progress) break;
+                which = std::move(again);
             }
-            first = false;
-            if (!send_transaction(*c, f, a.messages[i], which, t, label, a.report.results[i])) return;
         }
         quit(*c, t);
     } catch (const Error& e) {

@@ -27,6 +27,7 @@ a.add_argument("--log", required=True)
 a.add_argument("--reply", action="append", default=[])   # RCPT-PREFIX=REPLY
 a.add_argument("--size", type=int, default=33554432)
 a.add_argument("--auth")                                   # user:password
+a.add_argument("--max-rcpt", type=int, default=0)          # 452 beyond this many per transaction
 o = a.parse_args()
 lock = threading.Lock()
 def log(ev):
@@ -51,6 +52,8 @@ class H:
             if address.startswith(prefix):
                 log({"ev": "refused", "rcpt": address})
                 return reply
+        if o.max_rcpt and len(envelope.rcpt_tos) >= o.max_rcpt:
+            return "452 4.5.3 too many recipients"
         envelope.rcpt_tos.append(address)
         return "250 OK"
     async def handle_DATA(self, server, session, envelope):
@@ -261,6 +264,16 @@ for i in 0 1 2 3 4; do
 	[ "$(field "$T/out" "r$i@example.net" 2)" = "$id" ] || { not_ok "--batch result ids"; break; }
 	[ $i -eq 4 ] && ok "--batch: each result line carries its message's queue id"
 done
+
+# ---- 452 too many recipients: the rest in another transaction ----
+pm=$(free_port); start_rec "$pm" "$T/m.log" --max-rcpt 2
+$send --log stderr --host "[127.0.0.1]:$pm" -f a@example.org m1@example.net m2@example.net m3@example.net m4@example.net m5@example.net < "$T/msg" > "$T/out" 2>/dev/null
+rc=$?
+datas=$(grep -c '"data"' "$T/m.log")
+ehlos=$(grep -c '"ehlo"' "$T/m.log")
+[ $rc -eq 0 ] && [ "$(grep -c '	ok	' "$T/out")" -eq 5 ] && [ "$datas" -eq 3 ] && [ "$ehlos" -eq 1 ] \
+	&& ok "452 too many recipients: the rest go in further transactions on the same connection" \
+	|| { not_ok "452 split (rc=$rc data=$datas ehlo=$ehlos)"; cat "$T/out"; }
 
 # ---- AUTH with a credentials file ----
 pu=$(free_port); start_rec "$pu" "$T/u.log" --auth 'alice:s3cret word'
