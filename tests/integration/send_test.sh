@@ -180,6 +180,23 @@ rc=$?
 $send --log stderr --host "[127.0.0.1]:$p1" -f a@example.org b@example.net < "$T/msg8" > "$T/out" 2>/dev/null \
 	&& ok "8-bit content to a server with 8BITMIME: sent" || { not_ok "8-bit with 8BITMIME"; cat "$T/out"; }
 
+# ---- host names and IPv6 ----
+$send --log stderr --host "localhost:$p1" -f a@example.org b@example.net < "$T/msg" > "$T/out" 2>/dev/null
+rc=$?
+[ $rc -eq 0 ] && [ "$(field "$T/out" b@example.net 7)" = "localhost[127.0.0.1]:$p1" ] \
+	&& ok "--host NAME:PORT resolves the name (the IPv4 listener is reached)" || { not_ok "--host localhost (rc=$rc)"; cat "$T/out"; }
+if $py -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2>/dev/null; then
+	p6=$($py -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1",0)); print(s.getsockname()[1])')
+	bg smtp-sink $sinkuser -c "[::1]:$p6" 16 > "$T/sink6" 2>&1
+	i=0; while [ $i -lt 50 ] && ! $py -c "import socket,sys; s=socket.socket(socket.AF_INET6); sys.exit(s.connect_ex(('::1',$p6)))"; do sleep 0.1; i=$((i + 1)); done
+	$send --log stderr --route "domain=example.net kind=mx tls=none host=v6.example/$p6/10/::1" -f a@example.org b@example.net < "$T/msg" > "$T/out" 2>/dev/null
+	rc=$?
+	[ $rc -eq 0 ] && [ "$(field "$T/out" b@example.net 7)" = "v6.example[::1]:$p6" ] \
+		&& ok "an IPv6 address in the route" || { not_ok "IPv6 (rc=$rc)"; cat "$T/out"; }
+else
+	skip "no IPv6 loopback"
+fi
+
 # ---- moving on to the next host (RFC 5321 5) ----
 closed=$(free_port)
 p7=$(free_port); start_sink "$p7" -r CONNECT

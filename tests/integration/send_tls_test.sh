@@ -122,7 +122,9 @@ def note(**ev):
 ext = {"plain": ["8BITMIME", "SIZE 1000000"],
        "pipelining": ["PIPELINING", "8BITMIME", "SIZE 1000000"],
        "dsn": ["PIPELINING", "8BITMIME", "DSN"],
-       "inject": ["PIPELINING", "STARTTLS", "8BITMIME"]}.get(mode, ["8BITMIME"])
+       "inject": ["PIPELINING", "STARTTLS", "8BITMIME"],
+       "badtls": ["STARTTLS", "8BITMIME"],
+       "authlogin": ["AUTH LOGIN", "8BITMIME"]}.get(mode, ["8BITMIME"])
 srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 srv.bind(("127.0.0.1", port))
@@ -180,6 +182,19 @@ def serve(c):
                 c.send("".join("250-%s\r\n" % e for e in ["fake"] + ext[:-1]) + "250 %s\r\n" % ext[-1])
         elif verb == "HELO":
             c.send("250 fake\r\n")
+        elif verb == "STARTTLS" and mode == "badtls":
+            c.send("220 2.0.0 ready\r\n")
+            time.sleep(0.2)
+            c.send("this is not a TLS handshake\r\n")
+            return
+        elif verb == "AUTH" and mode == "authlogin":
+            import base64
+            c.send("334 VXNlcm5hbWU6\r\n")
+            user = base64.b64decode(c.line()).decode()
+            c.send("334 UGFzc3dvcmQ6\r\n")
+            pw = base64.b64decode(c.line()).decode()
+            note(login=user, password=pw)
+            c.send("235 2.7.0 ok\r\n" if (user, pw) == ("alice", "s3cret word") else "535 5.7.8 no\r\n")
         elif verb == "STARTTLS":
             c.send("220 2.0.0 ready\r\n421 4.7.0 injected before the handshake\r\n")
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -225,6 +240,27 @@ rc=$?
 	&& ok "STARTTLS injection: plain-text bytes after 220 discarded, EHLO again over TLS, sent" \
 	|| { not_ok "STARTTLS injection (rc=$rc)"; cat "$T/out" "$T/err" "$fl"; }
 
+# a failed handshake: may tries again in plain text, encrypt does not
+fake badtls
+$send --log stderr --route "$(froute "$fp" may)" -f a@example.org b@test.example < "$T/msg" > "$T/out" 2>/dev/null
+rc=$?
+[ $rc -eq 0 ] && [ "$(grep -c '"cmd": "STARTTLS"' "$fl")" -eq 1 ] && grep -q '"data"' "$fl" \
+	&& ok "tls=may, handshake fails: sent again without TLS" || { not_ok "may fallback (rc=$rc)"; cat "$T/out" "$fl"; }
+: > "$fl"
+$send --log stderr --route "$(froute "$fp" encrypt)" -f a@example.org b@test.example < "$T/msg" > "$T/out" 2>/dev/null
+rc=$?
+[ $rc -eq 75 ] && [ "$(field "$T/out" b@test.example 4)" = temporary ] && ! grep -q '"data"' "$fl" \
+	&& ok "tls=encrypt, handshake fails: temporary, never plain text" || { not_ok "encrypt handshake failure (rc=$rc)"; cat "$T/out" "$fl"; }
+
+# AUTH LOGIN when it is the only mechanism
+fake authlogin
+printf 'smart alice s3cret word\n' > "$T/creds"
+chmod 600 "$T/creds"
+$send --log stderr --route "$(froute "$fp") auth=smart" --credentials "$T/creds" --auth-without-tls -f a@example.org b@test.example < "$T/msg" > "$T/out" 2>/dev/null
+rc=$?
+[ $rc -eq 0 ] && grep -q '"login": "alice", "password": "s3cret word"' "$fl" \
+	&& ok "AUTH LOGIN with the route's auth= entry" || { not_ok "AUTH LOGIN (rc=$rc)"; cat "$T/out" "$fl"; }
+
 # broken multi-line reply, over-long reply, silent server
 fake broken
 $send --log stderr --route "$(froute "$fp")" -f a@example.org b@test.example < "$T/msg" > "$T/out" 2>/dev/null
@@ -243,6 +279,14 @@ rc=$?
 t1=$(date +%s)
 [ $rc -eq 75 ] && [ "$(field "$T/out" b@test.example 6)" = 4.4.2 ] && [ $((t1 - t0)) -le 4 ] \
 	&& ok "a silent server: temporary 4.4.2 after --greeting-timeout" || { not_ok "greeting timeout (rc=$rc, $((t1 - t0)) s)"; cat "$T/out"; }
+printf 'log = stderr\n[mta-send]\ngreeting-timeout = 1\n[mta-recv]\ngreeting-timeout = 100\n' > "$MTA_ROOT/etc/mta.conf"
+t0=$(date +%s)
+$send --route "$(froute "$fp")" -f a@example.org b@test.example < "$T/msg" > "$T/out" 2>/dev/null
+rc=$?
+t1=$(date +%s)
+rm -f "$MTA_ROOT/etc/mta.conf"
+[ $rc -eq 75 ] && [ "$(field "$T/out" b@test.example 6)" = 4.4.2 ] && [ $((t1 - t0)) -le 4 ] \
+	&& ok "timeouts from the [mta-send] section of the configuration file" || { not_ok "config timeout (rc=$rc, $((t1 - t0)) s)"; cat "$T/out"; }
 
 # the bytes on the wire: CRLF only, dot-stuffed, whatever the input's line ends
 fake plain
