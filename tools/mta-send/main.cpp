@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fcntl.h>
+#include <csignal>
 #include <iostream>
 #include <unistd.h>
 
@@ -56,6 +57,8 @@ Route route_for_host(const std::string& spec, const std::string& tls, const std:
             if (spec[close + 1] != ':') throw Error::usage("--host: bad port in " + spec);
             port = spec.substr(close + 2);
         }
+    } else if (spec.find(':') != spec.rfind(':')) {
+        throw Error::usage("--host: write an IPv6 address as [IPv6:address], not " + spec);
     } else if (auto colon = spec.rfind(':'); colon != std::string::npos) {
         name = spec.substr(0, colon);
         port = spec.substr(colon + 1);
@@ -122,6 +125,8 @@ double seconds_since_arrival(const std::string& id) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // A peer that closes while OpenSSL writes must be an error, not a signal.
+    std::signal(SIGPIPE, SIG_IGN);
     CLI::App app{"mta-send: transfer messages to the next hop by SMTP"};
     config::Common common;
     Options o;
