@@ -47,7 +47,9 @@ void session(Attempt& a, const RouteHost& h, const std::string& address, bool us
     std::string label = host_label(h.name, address, h.port);
     std::unique_ptr<SmtpConnection> c;
     try {
+        if (a.cfg.trace) std::fprintf(a.cfg.trace, "--- connecting to %s\n", label.c_str());
         c = SmtpConnection::open(address, h.port, t.connect);
+        c->trace(a.cfg.trace);
     } catch (const Error& e) {
         log::info("{}", e.status().text);
         fail_open(a.report, e.status(), false, "-");

@@ -296,10 +296,14 @@ ehlos=$(grep -c '"ehlo"' "$T/m.log")
 pu=$(free_port); start_rec "$pu" "$T/u.log" --auth 'alice:s3cret word'
 printf '# test\nsmart alice s3cret word\nwrong alice nope\n' > "$T/creds"
 chmod 600 "$T/creds"
-$send --log stderr --host "[127.0.0.1]:$pu" --auth smart --credentials "$T/creds" --auth-without-tls -f a@example.org b@example.net < "$T/msg" > "$T/out" 2>/dev/null
+$send --log stderr -v --host "[127.0.0.1]:$pu" --auth smart --credentials "$T/creds" --auth-without-tls -f a@example.org b@example.net < "$T/msg" > "$T/out" 2> "$T/err"
 rc=$?
 [ $rc -eq 0 ] && grep -q '"ok": true' "$T/u.log" && grep -q '"auth": true' "$T/u.log" \
 	&& ok "AUTH with the credentials file entry: logged in and sent" || { not_ok "AUTH (rc=$rc)"; cat "$T/out" "$T/u.log"; }
+secret64=$(printf '\0alice\0s3cret word' | base64)
+grep -q '^>>> MAIL FROM:<a@example.org>' "$T/err" && grep -q '^<<< 235' "$T/err" && grep -q '^>>> AUTH PLAIN \*\*\*' "$T/err" &&
+	! grep -q "s3cret" "$T/err" && ! grep -qF "$secret64" "$T/err" \
+	&& ok "--verbose shows the dialogue with the password masked" || { not_ok "--verbose trace"; cat "$T/err"; }
 $send --log stderr --host "[127.0.0.1]:$pu" --auth wrong --credentials "$T/creds" --auth-without-tls -f a@example.org b@example.net < "$T/msg" > "$T/out" 2>/dev/null
 rc=$?
 [ $rc -eq 75 ] && [ "$(field "$T/out" b@example.net 6)" = 4.7.8 ] \

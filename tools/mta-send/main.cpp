@@ -25,7 +25,7 @@ namespace {
 
 struct Options {
     std::string route_line, host, sender, id, message_file, tls, auth, helo_name, ca_file, credentials;
-    bool batch = false, json = false, auth_without_tls = false, sender_given = false;
+    bool batch = false, json = false, verbose = false, auth_without_tls = false, sender_given = false;
     std::vector<std::string> rcpts;
     int connect = 30, greeting = 300, helo = 300, tls_timeout = 300, mail = 300, rcpt = 300, data_init = 120,
         data_block = 180, data_done = 600;
@@ -137,6 +137,7 @@ int main(int argc, char** argv) {
     app.add_option("--message", o.message_file, "read the message from FILE instead of stdin");
     app.add_flag("--batch", o.batch, "several spooled messages over one connection: jobs on stdin");
     app.add_flag("--json", o.json, "print results as JSON lines");
+    app.add_flag("-v,--verbose", o.verbose, "copy the SMTP dialogue to stderr (passwords masked)");
     app.add_option("--tls", o.tls, "TLS policy: none, may, encrypt, verify, dane (default: the route's)");
     app.add_option("--auth", o.auth, "credentials entry to log in with (with --host)");
     app.add_option("--helo-name", o.helo_name, "name to send in EHLO (default: hostname)");
@@ -178,6 +179,7 @@ int main(int argc, char** argv) {
         cfg.helo_name = o.helo_name.empty() ? common.hostname : o.helo_name;
         cfg.ca_file = o.ca_file;
         cfg.auth_without_tls = o.auth_without_tls;
+        if (o.verbose) cfg.trace = stderr;
         cfg.timeouts.connect = Seconds(o.connect);
         cfg.timeouts.greeting = Seconds(o.greeting);
         cfg.timeouts.helo = Seconds(o.helo);
