@@ -28,6 +28,7 @@ a.add_argument("--reply", action="append", default=[])   # RCPT-PREFIX=REPLY
 a.add_argument("--size", type=int, default=33554432)
 a.add_argument("--auth")                                   # user:password
 a.add_argument("--max-rcpt", type=int, default=0)          # 452 beyond this many per transaction
+a.add_argument("--utf8", action="store_true")              # offer SMTPUTF8
 o = a.parse_args()
 lock = threading.Lock()
 def log(ev):
@@ -68,7 +69,7 @@ kw = {}
 if o.auth:
     kw["authenticator"] = authenticator
     kw["auth_require_tls"] = False
-c = Controller(H(), hostname="127.0.0.1", port=o.port, data_size_limit=o.size, **kw)
+c = Controller(H(), hostname="127.0.0.1", port=o.port, data_size_limit=o.size, enable_SMTPUTF8=o.utf8, **kw)
 c.start()
 signal.sigwait([signal.SIGTERM, signal.SIGINT])
 c.stop()
@@ -201,12 +202,15 @@ fi
 closed=$(free_port)
 p7=$(free_port); start_sink "$p7" -r CONNECT
 p8=$(free_port); start_sink "$p8" -Q CONNECT
-route="domain=example.net kind=mx tls=none host=dead.example/$closed/10/127.0.0.1 host=busy.example/$p7/20/127.0.0.1 host=closing.example/$p8/20/127.0.0.1 host=good.example/$p1/30/127.0.0.1"
+p9=$(free_port); start_sink "$p9" -f CONNECT
+route="domain=example.net kind=mx tls=none host=dead.example/$closed/10/127.0.0.1 host=busy.example/$p7/20/127.0.0.1 host=closing.example/$p8/20/127.0.0.1 host=refusing.example/$p9/25/127.0.0.1 host=good.example/$p1/30/127.0.0.1"
 before=$(sink_messages "$p1")
 $send --log stderr --route "$route" -f a@example.org b@example.net < "$T/msg" > "$T/out" 2> "$T/err"
 rc=$?
-[ $rc -eq 0 ] && [ "$(field "$T/out" b@example.net 7)" = "good.example[127.0.0.1]:$p1" ] \
-	&& ok "connect failure, 4xx greeting and 421 greeting: the next host gets the message" \
+[ $rc -eq 0 ] && [ "$(field "$T/out" b@example.net 7)" = "good.example[127.0.0.1]:$p1" ] &&
+	grep -q "busy.example.*refused to talk to me: 4" "$T/err" && grep -q "closing.example.*refused to talk to me: 421" "$T/err" &&
+	grep -q "refusing.example.*refused to talk to me: 5" "$T/err" \
+	&& ok "connect failure, 4xx, 421 and 5xx greetings: the next host gets the message" \
 	|| { not_ok "host fallback (rc=$rc)"; cat "$T/out" "$T/err"; }
 route="domain=example.net kind=mx tls=none host=dead.example/$closed/10/127.0.0.1 host=busy.example/$p7/20/127.0.0.1"
 $send --log stderr --route "$route" -f a@example.org b@example.net < "$T/msg" > "$T/out" 2>/dev/null
@@ -231,6 +235,14 @@ if [ "$(field "$T/out" ok@example.net 7)" = "first.example[127.0.0.1]:$pa" ] &&
 	$py -c 'import json,sys; d=[json.loads(l) for l in open(sys.argv[1]) if "\"data\"" in l]; sys.exit(not (len(d)==1 and d[0]["to"]==["later@example.net"]))' "$T/b.log"; then
 	ok "a 4xx recipient goes to the next host, alone; accepted and 5xx recipients are not sent again"
 else not_ok "results remembered across hosts"; cat "$T/out" "$T/b.log"; fi
+
+# ---- SMTPUTF8 offered ----
+pf=$(free_port); start_rec "$pf" "$T/f.log" --utf8
+utf=$(printf 'j\303\266rg@example.net')
+$send --log stderr --host "[127.0.0.1]:$pf" -f a@example.org "$utf" < "$T/msg" > "$T/out" 2>/dev/null
+rc=$?
+[ $rc -eq 0 ] && grep -q '"SMTPUTF8"' "$T/f.log" && grep -q '"data"' "$T/f.log" \
+	&& ok "a UTF-8 address to a server with SMTPUTF8: MAIL FROM ... SMTPUTF8, sent" || { not_ok "SMTPUTF8 offered (rc=$rc)"; cat "$T/out" "$T/f.log"; }
 
 # ---- SIZE ----
 ps=$(free_port); start_rec "$ps" "$T/s.log" --size 1000
