@@ -304,6 +304,15 @@ ehlos=$(grep -c '"ehlo"' "$T/m.log")
 	&& ok "452 too many recipients: the rest go in further transactions on the same connection" \
 	|| { not_ok "452 split (rc=$rc data=$datas ehlo=$ehlos)"; cat "$T/out"; }
 
+: > "$T/r.log"
+$send --log stderr --recipient-limit 2 --host "[127.0.0.1]:$pr" -f a@example.org l1@example.net l2@example.net l3@example.net l4@example.net l5@example.net < "$T/msg" > "$T/out" 2>/dev/null
+rc=$?
+datas=$(grep -c '"data"' "$T/r.log")
+ehlos=$(grep -c '"ehlo"' "$T/r.log")
+[ $rc -eq 0 ] && [ "$(grep -c '	ok	' "$T/out")" -eq 5 ] && [ "$datas" -eq 3 ] && [ "$ehlos" -eq 1 ] \
+	&& ok "--recipient-limit 2: five recipients in three transactions on one connection" \
+	|| { not_ok "recipient limit (rc=$rc data=$datas ehlo=$ehlos)"; cat "$T/out"; }
+
 # ---- AUTH with a credentials file ----
 pu=$(free_port); start_rec "$pu" "$T/u.log" --auth 'alice:s3cret word'
 printf '# test\nsmart alice s3cret word\nwrong alice nope\n' > "$T/creds"

@@ -27,6 +27,7 @@ struct Options {
     std::string route_line, host, sender, id, message_file, tls, auth, helo_name, ca_file, credentials;
     bool batch = false, json = false, verbose = false, auth_without_tls = false, sender_given = false;
     std::vector<std::string> rcpts;
+    int recipient_limit = 100;
     int connect = 30, greeting = 300, helo = 300, tls_timeout = 300, mail = 300, rcpt = 300, data_init = 120,
         data_block = 180, data_done = 600;
 };
@@ -144,6 +145,8 @@ int main(int argc, char** argv) {
     app.add_option("--tls-ca-file", o.ca_file, "PEM file of trusted CAs (default: the system's)");
     app.add_option("--credentials", o.credentials, "credentials file (default: <etc>/credentials)");
     app.add_flag("--auth-without-tls", o.auth_without_tls, "allow AUTH over a connection without TLS");
+    app.add_option("--recipient-limit", o.recipient_limit, "recipients per transaction; more go in further ones")
+        ->capture_default_str();
     app.add_option("--connect-timeout", o.connect, "seconds to wait for a connection")->capture_default_str();
     app.add_option("--greeting-timeout", o.greeting, "seconds to wait for the greeting")->capture_default_str();
     app.add_option("--helo-timeout", o.helo, "seconds to wait for EHLO, STARTTLS, AUTH replies")->capture_default_str();
@@ -180,6 +183,8 @@ int main(int argc, char** argv) {
         cfg.ca_file = o.ca_file;
         cfg.auth_without_tls = o.auth_without_tls;
         if (o.verbose) cfg.trace = stderr;
+        if (o.recipient_limit <= 0) throw Error::usage("--recipient-limit must be positive");
+        cfg.recipient_limit = size_t(o.recipient_limit);
         cfg.timeouts.connect = Seconds(o.connect);
         cfg.timeouts.greeting = Seconds(o.greeting);
         cfg.timeouts.helo = Seconds(o.helo);
