@@ -333,6 +333,25 @@ rc=$?
 [ $rc -eq 0 ] && grep -q '"cmd": "MAIL FROM:<alice@example.org> SIZE=[0-9]*"' "$fl" && grep -q '"cmd": "RCPT TO:<bob@test.example>"' "$fl" \
 	&& ok "DSN not offered: no DSN parameters" || { not_ok "no DSN (rc=$rc)"; cat "$fl"; }
 
+# end to end: a message mta-recv queued goes out with its DSN parameters
+if [ -x "$bin/mta-recv" ]; then
+	printf 'EHLO client.example\r\nMAIL FROM:<alice@example.org> RET=FULL ENVID=e+2B1\r\nRCPT TO:<dan@test.example> NOTIFY=DELAY ORCPT=rfc822;dan@test.example\r\nDATA\r\nSubject: via mta-recv\r\n\r\n..leading dot\r\nbody\r\n.\r\nQUIT\r\n' |
+		PROTO=TCP TCPREMOTEIP=127.0.0.1 TCPREMOTEPORT=5555 "$bin/mta-recv" --log "file:$T/recv.log" --spool "$spool" --hostname mx.local.example > "$T/recv.out" 2>&1
+	rid=$(sed -n 's/^250 2.0.0 .*queued as \([0-9A-Z]*\).*/\1/p' "$T/recv.out" | tr -d '\r')
+	fake dsn
+	$send --log stderr --route "$(froute "$fp")" -f alice@example.org --id "$rid" dan@test.example > "$T/out" 2>/dev/null
+	rc=$?
+	got=$($py -c 'import json,sys; print(bytes.fromhex([json.loads(l)["data"] for l in open(sys.argv[1]) if "\"data\"" in l][-1]).decode("latin-1"))' "$fl" 2>/dev/null)
+	if [ -n "$rid" ] && [ $rc -eq 0 ] && [ "$(field "$T/out" dan@test.example 2)" = "$rid" ] &&
+		grep -q '"cmd": "MAIL FROM:<alice@example.org> RET=FULL ENVID=e+2B1"' "$fl" &&
+		grep -q '"cmd": "RCPT TO:<dan@test.example> NOTIFY=DELAY ORCPT=rfc822;dan@test.example"' "$fl" &&
+		echo "$got" | grep -q "^Received: from client.example" && echo "$got" | grep -q '^\.\.leading dot' ; then
+		ok "a message queued by mta-recv: sent by --id with its DSN parameters, dots stuffed again"
+	else not_ok "mta-recv to mta-send (id=$rid rc=$rc)"; cat "$T/recv.out" "$T/out" "$fl"; fi
+else
+	skip "mta-recv is not built"
+fi
+
 # EHLO refused: HELO, and nothing ESMTP after it
 fake noehlo
 $send --log stderr --route "$(froute "$fp")" -f a@example.org b@test.example < "$T/msg" > "$T/out" 2>/dev/null
