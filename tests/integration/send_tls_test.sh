@@ -40,7 +40,8 @@ port, log, chain, key = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 class H:
     async def handle_DATA(self, server, session, envelope):
         with open(log, "a") as f:
-            f.write(json.dumps({"to": envelope.rcpt_tos, "tls": session.ssl is not None}) + "\n")
+            f.write(json.dumps({"to": envelope.rcpt_tos, "tls": session.ssl is not None,
+                                "size": len(envelope.original_content)}) + "\n")
         return "250 2.0.0 queued"
 ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
 ctx.load_cert_chain(chain, key)
@@ -100,6 +101,14 @@ $send --log stderr --route "$(troute dane mx.test.example "tlsa=1/1/1/$tlsa_ee")
 rc=$?
 [ $rc -eq 0 ] && tls_of dane5@test.example \
 	&& ok "tls=dane with only PKIX records (unusable, RFC 7672 3.1.3): encrypted anyway" || { not_ok "dane unusable (rc=$rc)"; cat "$T/out"; }
+
+# a large message over TLS (many partial writes)
+$py -c 'import sys; sys.stdout.write("Subject: big\n\n" + ("z" * 76 + "\n") * 40000)' > "$T/large"
+$send --log stderr --route "$(troute encrypt)" -f a@example.org large@test.example < "$T/large" > "$T/out" 2>/dev/null
+rc=$?
+want=$(($(wc -c < "$T/large") + $(wc -l < "$T/large")))   # each LF becomes CR LF
+[ $rc -eq 0 ] && grep '"large@test.example"' "$T/tls.log" | grep -q "\"tls\": true, \"size\": $want}" \
+	&& ok "a 3 MB message over TLS arrives whole" || { not_ok "large message over TLS (rc=$rc)"; cat "$T/out"; grep large "$T/tls.log"; }
 
 # encrypt or verify against a server without STARTTLS: never plain text
 ps=$(free_port)
