@@ -51,7 +51,7 @@ n=1
 while [ "$n" -le "$md_steps" ]; do
 	for mode in CRASH FAIL; do
 		rm -rf "$M/md"
-		out=$(env "MTA_${mode}_AT=$n" sh -c "printf '$msg' | '$bin/mta-deliver' --log 'file:$T/mail.log' -f a@example.org md@example.test")
+		out=$(env "MTA_${mode}_AT=$n" sh -c "printf '$msg' | '$bin/mta-deliver' --log 'file:$T/mail.log' -f a@example.org md@example.test" 2>/dev/null)
 		rc=$?
 		state=$(maildir_state)
 		case "$state" in none | complete) ;; *) bad="$bad md-$mode-$n:$state" ;; esac
@@ -75,7 +75,7 @@ while [ "$n" -le "$box_steps" ]; do
 		rm -f "$M/box"
 		printf 'seed\n' | "$bin/mta-deliver" --log "file:$T/mail.log" -f seed@example.org box@example.test > /dev/null
 		before=$(stat -c %s "$M/box")
-		out=$(env "MTA_${mode}_AT=$n" sh -c "printf '$msg' | '$bin/mta-deliver' --log 'file:$T/mail.log' -f a@example.org box@example.test")
+		out=$(env "MTA_${mode}_AT=$n" sh -c "printf '$msg' | '$bin/mta-deliver' --log 'file:$T/mail.log' -f a@example.org box@example.test" 2>/dev/null)
 		result=$(printf '%s\n' "$out" | awk -F '\t' '{ print $4 }')
 		count=$(/usr/bin/python3 -c "
 import mailbox, sys
