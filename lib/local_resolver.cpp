@@ -189,6 +189,7 @@ void Resolver::system_user(const std::string& name, const Ctx& ctx, int depth, S
     } else {
         d.destination = cfg_.mail_spool + "/" + user;
         d.kind = Kind::mbox;
+        d.in_mail_spool = true;
     }
     st.add(std::move(d));
 }

@@ -194,3 +194,14 @@ rc=$?
 check "an unknown user: 550 5.1.1, exit 67" sh -c "test '$(field "$out" 5) $(field "$out" 6) $rc' = '550 5.1.1 67'"
 "$bin/mta-deliver" -f a@example.org 'bad address@' < /dev/null > /dev/null 2> "$T/err"
 check "a malformed recipient: exit 64 and one line on stderr" sh -c "test $? = 64 && test \$(wc -l < '$T/err') = 1"
+
+# --- a system user's mailbox in the mail spool directory ----------------
+mkdir -p "$T/varmail"
+chmod 755 "$T/varmail"
+out=$(printf 'Subject: system user\n\nhello\n' | deliver --mail-spool-directory "$T/varmail" -f a@example.org nobody@example.test)
+check "a system user (nobody) gets mail in the mail spool directory" sh -c \
+	"test '$(field "$out" 4)' = ok && grep -qx 'Delivered-To: nobody@example.test' '$T/varmail/nobody'"
+if [ "$(id -u)" = 0 ]; then
+	check "... the mbox root created there belongs to the user, mode 0600" \
+		test "$(stat -c %U:%a "$T/varmail/nobody")" = "nobody:600"
+fi
