@@ -179,6 +179,14 @@ assert d[0][1] == b"hello over LMTP\r\n", d
 M.logout()
 PY
 
+# The same over Dovecot's UNIX-domain LMTP socket.
+printf '@unix.test  lmtp:unix:%s\n' "$D/run/lmtp" >> "$MTA_ROOT/etc/virtual"
+out=$(printf 'Subject: via unix lmtp\n\nhello\n' | deliver -f sender@example.org alice@unix.test nobody@unix.test)
+rc=$?
+check "LMTP over a UNIX socket: per-recipient results, exit 67" sh -c \
+	"test $rc = 67 && printf '%s\n' \"\$1\" | grep -q '^result	-	alice@unix.test	ok	250	2\.0\.0	lmtp:unix:$D/run/lmtp	' &&
+	printf '%s\n' \"\$1\" | grep -q '^result	-	nobody@unix.test	permanent	550	5\.1\.1	'" - "$out"
+
 # LMTP server gone: temporary for every recipient.
 dead=$(free_port)
 sed -i "s/:$lmtp_port\$/:$dead/" "$MTA_ROOT/etc/virtual"

@@ -355,6 +355,12 @@ TEST_CASE("LMTP data and pipe exit codes", "[lmtp][pipe]") {
     c.extension = "e";
     c.timeout = 10;
     CHECK(pipe_delivery::run(c, "P: 1\n", "body\n").outcome == Outcome::temporary);
+    // a command that closes its output before reading its input gets all of it
+    TempDir d;
+    c.command = "exec >/dev/null 2>&1; sleep 0.2; cat > '" + d.path + "/in'";
+    std::string big(300000, 'x');
+    CHECK(pipe_delivery::run(c, "P: 1\n", big).is_ok());
+    CHECK(std::system(("test $(wc -c < '" + d.path + "/in') = 300005").c_str()) == 0);
     c.command = "sleep 5";
     c.timeout = 1;
     CHECK(pipe_delivery::run(c, "", "x").text.find("time limit") != std::string::npos);
