@@ -103,6 +103,10 @@ std::string quote_local(const std::string& s) {
     return q + "\"";
 }
 
+bool has_8bit(std::string_view s) {
+    return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+}
+
 }  // namespace
 
 std::string read_mailname(const std::string& path, const std::string& fallback) {
@@ -227,18 +231,18 @@ Submitted submit(const sendmail::Options& o, const LocalUser& u, const Spool& sp
     msg.write("\n");
 
     // The body: copied line by line, never dot-unstuffed.
-    bool open_line = false;
-    if (have_body_line) {
+    bool open_line = false, eight_bit = has_8bit(header.str());
+    auto copy = [&] {
+        eight_bit = eight_bit || has_8bit(seg);
         msg.write(seg);
         open_line = kind == Input::Kind::part;
         if (!open_line) msg.write("\n");
-    }
+    };
+    if (have_body_line) copy();
     if (!ended) {
         while (in.next(seg, kind, segment_limit)) {
             if (!open_line && lone_dot()) break;
-            msg.write(seg);
-            open_line = kind == Input::Kind::part;
-            if (!open_line) msg.write("\n");
+            copy();
         }
     }
     if (open_line) msg.write("\n");
@@ -246,7 +250,10 @@ Submitted submit(const sendmail::Options& o, const LocalUser& u, const Spool& sp
     env.arrival = now;
     env.client = "local";
     env.protocol = "local";
-    env.body = o.body;
+    // Without -B, 8-bit content is declared so that relays announce it.
+    env.body = !o.body.empty() ? o.body : eight_bit ? "8BITMIME" : "";
+    env.smtputf8 = env.sender.is_utf8() ||
+                   std::any_of(rcpts.begin(), rcpts.end(), [](const Address& a) { return a.is_utf8(); });
     env.ret = o.ret;
     env.envid = o.envid;
     env.set_extra("uid", std::to_string(u.uid));

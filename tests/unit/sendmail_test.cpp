@@ -362,6 +362,19 @@ TEST_CASE("submit: a body without a blank line, an empty message, DSN flags", "[
     CHECK(empty.substr(empty.size() - 3) == ">\n\n");
 }
 
+TEST_CASE("submit: 8-bit content and UTF-8 addresses are declared in the envelope", "[sendmail][submit]") {
+    std::optional<Submitted> m;
+    submitted(parse({"bob@x.example"}), "Subject: s\n\nplain\n", &m);
+    CHECK(m->envelope.body == "");
+    CHECK(!m->envelope.smtputf8);
+    submitted(parse({"bob@x.example"}), "Subject: s\n\nJ\xc3\xb6rg\n", &m);
+    CHECK(m->envelope.body == "8BITMIME");
+    submitted(parse({"-B7BIT", "bob@x.example"}), "Subject: s\n\nJ\xc3\xb6rg\n", &m);
+    CHECK(m->envelope.body == "7BIT");
+    submitted(parse({"j\xc3\xb6rg@x.example"}), "Subject: s\n\nx\n", &m);
+    CHECK(m->envelope.smtputf8);
+}
+
 TEST_CASE("submit: no recipients, bad addresses", "[sendmail][submit]") {
     auto code = [](std::vector<std::string> args, std::string input) {
         try {

@@ -73,7 +73,7 @@ Setup load(const sendmail::Options& o) {
 [[noreturn]] void run_sibling(const Setup& s, const std::string& name, std::vector<std::string> tail) {
     std::vector<std::string> args{name};
     if (!s.config_file.empty()) args.insert(args.end(), {"--config", s.config_file});
-    args.insert(args.end(), {"--spool", s.common.spool});
+    args.insert(args.end(), {"--spool", s.common.spool, "--etc", s.common.etc});
     args.insert(args.end(), tail.begin(), tail.end());
     privilege::exec(privilege::sibling(name), args);
 }
