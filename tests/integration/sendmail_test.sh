@@ -123,6 +123,18 @@ check "a failing queue write (fault injection): exit 75" test "$rc" = 75
 check "a failing queue write: nothing queued, nothing left in tmp/ or msg/" sh -c \
 	"test \$(ls '$spool/env' | wc -l) = $n_before && test \$(ls '$spool/msg' | wc -l) = $n_before && test -z \"\$(ls -A '$spool/tmp')\""
 
+# A file size limit set by the caller: a write error, not a truncated message.
+head -c 100000 /dev/zero | tr '\0' 'a' | fold -w 70 > "$T/big.in"
+sh -c "ulimit -f 8; exec '$T/bin/sendmail' bob@example.org" < "$T/big.in" > /dev/null 2> "$T/err"
+rc=$?
+check "RLIMIT_FSIZE: exit 75, nothing queued" sh -c \
+	"test $rc = 75 && test \$(ls '$spool/env' | wc -l) = $n_before && test -z \"\$(ls -A '$spool/tmp')\""
+
+# -bv: addresses checked and shown as they would be queued.
+"$T/bin/sendmail" -bv 'Jo <jo@example.org>, root' > "$T/out" 2>&1
+check "-bv prints each address as queued" sh -c \
+	"test \"\$(cat '$T/out' | tr '\n' '|')\" = '<jo@example.org>: address ok|<root@example.test>: address ok|'"
+
 # An unwritable spool: a regular file where tmp/ should be.
 mkdir -p "$T/bad/etc" "$T/bad/spool"
 printf 'log = file:%s/bad.log\n' "$T" > "$T/bad/etc/mta.conf"
@@ -228,6 +240,22 @@ else
 	check "set-uid: the caller cannot read the spool" sh -c \
 		"! setpriv --reuid=$su_caller --regid=$su_caller --init-groups ls '$home/spool/msg' > /dev/null 2>&1 &&
 		 ! setpriv --reuid=$su_caller --regid=$su_caller --init-groups cat '$home/spool/msg/$sid' > /dev/null 2>&1"
+	if [ -x "$bin/mta-queue" ]; then
+		install -m 755 "$bin/mta-queue" "$T/sbin/mta-queue"
+		ln -s sendmail "$T/sbin/mailq"
+		env MTA_ROOT="$T/decoy" setpriv --reuid="$su_caller" --regid="$su_caller" --init-groups \
+			"$T/sbin/mailq" > "$T/out" 2>&1
+		check "set-uid: mailq as the caller lists the queue through mta-queue" grep -q "$sid" "$T/out"
+	fi
+	if [ -x "$bin/mta-recv" ] && command -v swaks > /dev/null; then
+		install -m 755 "$bin/mta-recv" "$T/sbin/mta-recv"
+		n=$(ls "$home/spool/env" | wc -l)
+		env MTA_ROOT="$T/decoy" setpriv --reuid="$su_caller" --regid="$su_caller" --init-groups \
+			swaks --pipe "$T/sbin/sendmail -bs" --from "$su_caller@example.test" --to bob@example.org \
+			> "$T/swaks.out" 2>&1
+		check "set-uid: sendmail -bs as the caller queues through mta-recv --local" \
+			test "$(ls "$home/spool/env" | wc -l)" = "$((n + 1))"
+	fi
 	install -o root -m 4755 "$bin/sendmail" "$T/sbin/sendmail-root"
 	printf 'Subject: x\n\nx\n' | as_caller "$T/sbin/sendmail-root" bob@example.org > /dev/null 2> "$T/err"
 	rc=$?

@@ -362,6 +362,26 @@ TEST_CASE("submit: a body without a blank line, an empty message, DSN flags", "[
     CHECK(empty.substr(empty.size() - 3) == ">\n\n");
 }
 
+TEST_CASE("submit: lines longer than the read buffer, CRLF across a cut", "[sendmail][submit]") {
+    std::string longline(200 * 1024, 'x');
+    // 65535 x then CRLF: the cut must not separate CR from LF.
+    std::string edge(65535, 'y');
+    std::string input = "Subject: long\r\n\r\n" + longline + "\r\n" + edge + "\r\n" + longline + "\r\n.\r\nafter\r\n";
+    std::string msg = after_received(submitted(parse({"bob@x.example"}), input));
+    auto body = msg.substr(msg.find("\n\n") + 2);
+    CHECK(body == longline + "\n" + edge + "\n" + longline + "\n");
+    // A line that looks like a lone dot only after a cut is not one.
+    std::string dotted = "Subject: d\n\n" + std::string(65536, 'z') + ".\nend\n";
+    std::string kept = after_received(submitted(parse({"bob@x.example"}), dotted));
+    CHECK(kept.substr(kept.size() - 7) == "z.\nend\n");
+    try {
+        submitted(parse({"bob@x.example"}), "Subject: " + longline + "\n\nx\n");
+        FAIL("a 200 KiB header line was accepted");
+    } catch (const Error& e) {
+        CHECK(e.exit_code() == ex::dataerr);
+    }
+}
+
 TEST_CASE("submit: 8-bit content and UTF-8 addresses are declared in the envelope", "[sendmail][submit]") {
     std::optional<Submitted> m;
     submitted(parse({"bob@x.example"}), "Subject: s\n\nplain\n", &m);
