@@ -132,7 +132,9 @@ int main(int argc, char** argv) {
         case sendmail::Mode::aliases: return newaliases(o, s);
         case sendmail::Mode::list: run_sibling(s, "mta-queue", {"list"});
         case sendmail::Mode::run_queue: run_sibling(s, "mta-queue", {"run"});
-        case sendmail::Mode::smtp: run_sibling(s, "mta-recv", {"--local"});
+        case sendmail::Mode::smtp:
+            Spool(s.common.spool).create();  // as for a message on stdin
+            run_sibling(s, "mta-recv", {"--local"});
         }
         return ex::software;
     } catch (const Error& e) {
