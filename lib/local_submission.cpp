@@ -50,7 +50,7 @@ public:
             if (avail >= room) {
                 // Never cut between CR and LF.
                 size_t n = room;
-                if (n > 1 && b[n - 1] == '\r') --n;
+                if (b[n - 1] == '\r' && (n > 1 || !out.empty())) --n;
                 out.append(b, n);
                 pos_ += n;
                 kind = Kind::part;

@@ -366,10 +366,13 @@ TEST_CASE("submit: lines longer than the read buffer, CRLF across a cut", "[send
     std::string longline(200 * 1024, 'x');
     // 65535 x then CRLF: the cut must not separate CR from LF.
     std::string edge(65535, 'y');
-    std::string input = "Subject: long\r\n\r\n" + longline + "\r\n" + edge + "\r\n" + longline + "\r\n.\r\nafter\r\n";
+    // 65536 + 65535 w then CRLF: the CR falls on the last byte of the second cut.
+    std::string edge2(65536 + 65535, 'w');
+    std::string input = "Subject: long\r\n\r\n" + longline + "\r\n" + edge + "\r\n" + longline + "\r\n" + edge2 +
+                        "\r\n.\r\nafter\r\n";
     std::string msg = after_received(submitted(parse({"bob@x.example"}), input));
     auto body = msg.substr(msg.find("\n\n") + 2);
-    CHECK(body == longline + "\n" + edge + "\n" + longline + "\n");
+    CHECK(body == longline + "\n" + edge + "\n" + longline + "\n" + edge2 + "\n");
     // A line that looks like a lone dot only after a cut is not one.
     std::string dotted = "Subject: d\n\n" + std::string(65536, 'z') + ".\nend\n";
     std::string kept = after_received(submitted(parse({"bob@x.example"}), dotted));
