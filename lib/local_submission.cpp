@@ -107,6 +107,47 @@ bool has_8bit(std::string_view s) {
     return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
 }
 
+// The header block: up to the blank line, a line that is not a field
+// (which then starts the body), a lone dot or the end of the input.
+struct Head {
+    MessageHeader header;
+    std::string seg;  // the first body line when body_line
+    Input::Kind kind = Input::Kind::line;
+    bool ended = false;      // the input ended within the header
+    bool body_line = false;  // the body starts without a blank line, with seg
+};
+
+Head read_header(Input& in, bool dots_end) {
+    Head h;
+    bool first = true;
+    while (in.next(h.seg, h.kind, segment_limit)) {
+        if (dots_end && h.kind != Input::Kind::part && h.seg == ".") {
+            h.ended = true;
+            break;
+        }
+        if (h.kind == Input::Kind::part) throw Error::data("header line longer than 65536 bytes");
+        if (first && (h.seg.rfind("From ", 0) == 0 || h.seg.rfind(">From ", 0) == 0)) {
+            first = false;  // an mbox envelope line
+            continue;
+        }
+        first = false;
+        if (h.seg.empty()) break;
+        if (MessageHeader::is_field_start(h.seg) ||
+            (MessageHeader::is_continuation(h.seg) && !h.header.fields().empty())) {
+            h.header.add_line(h.seg);
+            if (h.header.bytes() > header_limit) throw Error::data("message header larger than 1 MiB");
+            if (h.kind == Input::Kind::last) {
+                h.ended = true;
+                break;
+            }
+            continue;
+        }
+        h.body_line = true;
+        break;
+    }
+    return h;
+}
+
 }  // namespace
 
 std::string read_mailname(const std::string& path, const std::string& fallback) {
@@ -184,37 +225,13 @@ Submitted submit(const sendmail::Options& o, const LocalUser& u, const Spool& sp
         throw Error::usage("no recipients: give them on the command line or use -t");
 
     Input in(fd);
-    std::string seg;
-    Input::Kind kind = Input::Kind::line;
     const bool dots_end = !o.ignore_dots;
+    Head head = read_header(in, dots_end);
+    MessageHeader& header = head.header;
+    std::string& seg = head.seg;
+    Input::Kind& kind = head.kind;
+    const bool ended = head.ended;
     auto lone_dot = [&] { return dots_end && kind != Input::Kind::part && seg == "."; };
-
-    // The header block, up to the blank line, a line that is not a field,
-    // a lone dot or the end of the input.
-    MessageHeader header;
-    bool first = true, ended = false, have_body_line = false;
-    while (in.next(seg, kind, segment_limit)) {
-        if (lone_dot()) {
-            ended = true;
-            break;
-        }
-        if (kind == Input::Kind::part) throw Error::data("header line longer than 65536 bytes");
-        if (first && (seg.rfind("From ", 0) == 0 || seg.rfind(">From ", 0) == 0)) {
-            first = false;
-            continue;
-        }
-        first = false;
-        if (seg.empty()) break;
-        if (MessageHeader::is_field_start(seg) || (MessageHeader::is_continuation(seg) && !header.fields().empty())) {
-            header.add_line(seg);
-            if (header.bytes() > header_limit) throw Error::data("message header larger than 1 MiB");
-            if (kind == Input::Kind::last) ended = true;
-            if (ended) break;
-            continue;
-        }
-        have_body_line = true;  // the body starts without a blank line
-        break;
-    }
 
     if (o.extract_recipients) {
         add_unique(rcpts, header_recipients(header, u.mailname));
@@ -238,7 +255,7 @@ Submitted submit(const sendmail::Options& o, const LocalUser& u, const Spool& sp
         open_line = kind == Input::Kind::part;
         if (!open_line) msg.write("\n");
     };
-    if (have_body_line) copy();
+    if (head.body_line) copy();
     if (!ended) {
         while (in.next(seg, kind, segment_limit)) {
             if (!open_line && lone_dot()) break;
