@@ -152,9 +152,11 @@ check "newaliases: a good aliases file, exit 0" sh -c "test $rc = 0 && grep -q '
 printf 'postmaster root\n' > "$MTA_ROOT/etc/aliases"
 "$T/bin/newaliases" > "$T/out" 2>&1
 rc=$?
-check "newaliases: a broken aliases file, exit 65 with the line number" sh -c "test $rc = 65 && grep -q 'aliases:1: missing' '$T/out'"
-"$T/bin/sendmail" -bi > /dev/null 2>&1
-check "sendmail -bi is newaliases" test "$?" = 65
+check "newaliases: a broken aliases file, exit 78 with the line number" sh -c "test $rc = 78 && grep -q 'aliases:1: missing' '$T/out'"
+printf 'postmaster: root\nx: |\n' > "$MTA_ROOT/etc/aliases"
+"$T/bin/sendmail" -bi > "$T/out" 2>&1
+rc=$?
+check "sendmail -bi is newaliases: a value local delivery would refuse, exit 78" sh -c "test $rc = 78 && grep -q 'aliases:2: ' '$T/out'"
 rm "$MTA_ROOT/etc/aliases"
 "$T/bin/mailq" bob@example.org > /dev/null 2>&1
 check "mailq refuses addresses: exit 64" test "$?" = 64
@@ -206,9 +208,11 @@ else
 	su_spool=mtaspool$$
 	su_caller=mtauser$$
 	home=$T/suid-root
+	su_spool2=mtaspl2$$
 	users_cleanup() {
 		userdel "$su_caller" 2> /dev/null
 		userdel "$su_spool" 2> /dev/null
+		userdel "$su_spool2" 2> /dev/null
 		cleanup
 	}
 	trap users_cleanup EXIT INT TERM
@@ -259,6 +263,17 @@ else
 		check "set-uid: sendmail -bs as the caller queues through mta-recv --local" \
 			test "$(ls "$home/spool/env" | wc -l)" = "$((n + 1))"
 	fi
+	# mta-setup's layout: the spool owner's home is the spool itself.
+	home2=$T/suid-spool
+	useradd --system --no-create-home --home-dir "$home2" --shell /usr/sbin/nologin "$su_spool2"
+	install -d -o "$su_spool2" -m 700 "$home2" "$home2/tmp" "$home2/msg" "$home2/env" "$home2/hold" "$home2/etc"
+	printf 'hostname = mx.example.test\nlog = file:%s/mail.log\n' "$home2" > "$home2/etc/mta.conf"
+	install -d -m 755 "$T/sbin2"
+	install -o "$su_spool2" -m 4755 "$bin/sendmail" "$T/sbin2/sendmail"
+	printf 'Subject: layout\n\nx\n' | setpriv --reuid="$su_caller" --regid="$su_caller" --init-groups \
+		"$T/sbin2/sendmail" -v bob@example.org > /dev/null 2> "$T/suid2.err"
+	sid2=$(sed -n 's/^sendmail: queued as //p' "$T/suid2.err")
+	check "set-uid: a home that is a spool is the spool" sh -c "test -n '$sid2' && test -f '$home2/env/$sid2' && test ! -e '$home2/spool'"
 	install -o root -m 4755 "$bin/sendmail" "$T/sbin/sendmail-root"
 	printf 'Subject: x\n\nx\n' | as_caller "$T/sbin/sendmail-root" bob@example.org > /dev/null 2> "$T/err"
 	rc=$?

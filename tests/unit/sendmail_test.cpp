@@ -1,4 +1,3 @@
-#include "aliases_syntax.hpp"
 #include "local_submission.hpp"
 #include "message_header.hpp"
 #include "sendmail_options.hpp"
@@ -412,17 +411,4 @@ TEST_CASE("submit: no recipients, bad addresses", "[sendmail][submit]") {
     CHECK(code({"-t"}, "To: a@x.example b@x.example\n\nbody\n") == ex::dataerr);
     CHECK(code({"bad address@@x"}, "\n") == ex::dataerr);
     CHECK(code({"-t"}, "To: undisclosed-recipients:;\n\n") == ex::usage);
-}
-
-TEST_CASE("newaliases: the aliases syntax check", "[sendmail][aliases]") {
-    auto ok = check_aliases_text("# comment\n\npostmaster: root\nlist: alice,\n  bob\n\"odd name\": x\n"
-                                 "cmd: \"|/usr/bin/prog -a, b\"\nlong: a, \\\nb\n",
-                                 "aliases");
-    CHECK(ok.errors.empty());
-    CHECK(ok.entries == 5);
-    auto bad = check_aliases_text("nocolon\nempty:\n  \nx y: z\n\"open: a\nq: \"a\n", "aliases");
-    REQUIRE(bad.errors.size() == 5);
-    CHECK(bad.errors[0] == "aliases:1: missing ':' after the name");
-    CHECK(bad.errors[1] == "aliases:2: alias 'empty' has no value");
-    CHECK(check_aliases_text(" leading: x\n", "f").errors.size() == 1);
 }
