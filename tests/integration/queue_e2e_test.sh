@@ -103,6 +103,7 @@ check "e2e: smtp-sink got ok1" sh -c "grep -l 'First message' '$T'/sink/* | head
 check "e2e: aiosmtpd got ok2 (and not the refused ones)" sh -c "grep -l 'First message' '$T'/py/* | xargs grep -h '^X-Rcpts:' | tr -d '\\r' | grep -qx 'X-Rcpts: ok2@py.example'"
 check "e2e: alice's Maildir has the message" sh -c "grep -l 'First message' '$MD'/new/* | grep -q ."
 check "e2e: no partial Maildir file" sh -c "test -z \"\$(ls '$MD/tmp')\""
+check "e2e: each delivery is logged once, by the runner" sh -c "test \$(grep -c 'to=<alice@' '$LOG') -eq 1 && grep 'to=<alice@' '$LOG' | grep -q 'mta/qmgr\[' && ! grep -q 'mta/smtp\[[0-9]*\]: [0-9A-Z]*: to=' '$LOG'"
 check "e2e: log: sent to smtp-sink" grep -q "$id1: to=<ok1@sink.example>, relay=.*127.0.0.1.*status=sent" "$LOG"
 check "e2e: log: 4xx deferred" grep -q "$id1: to=<later@py.example>, .*dsn=4.2.0, status=deferred" "$LOG"
 check "e2e: log: 5xx bounced" grep -q "$id1: to=<perm@py.example>, .*dsn=5.1.1, status=bounced" "$LOG"
