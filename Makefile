@@ -27,7 +27,7 @@ override LDFLAGS  += $(SANITIZE) -pthread
 LDLIBS   = -lfmt -lssl -lcrypto -lldns
 
 MAKEFLAGS += --no-builtin-rules
-ifeq ($(filter -j%,$(MAKEFLAGS)),)
+ifeq ($(MAKELEVEL)$(filter -j%,$(MAKEFLAGS)),0)
 MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
 endif
 
@@ -41,8 +41,11 @@ UNIT_OBJS  := $(UNIT_SRCS:%.cpp=$(BUILD)/%.o)
 UNIT_BIN   := $(BUILD)/unit-tests
 CATCH_MAIN := $(BUILD)/tests/unit/catch_main.o
 MANPAGES   := $(sort $(wildcard man/*.[1-8]))
+FUZZ_SRCS  := $(sort $(wildcard fuzz/*.cpp))
+FUZZ_BINS  := $(FUZZ_SRCS:fuzz/%.cpp=$(BUILD)/fuzz/%)
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps check test asan demo install lint-man clean bench fuzz
+.PHONY: all deps check test asan demo install lint-man clean bench fuzz fuzz-build fuzzers
 all: $(TOOL_BINS) $(UNIT_BIN)
 
 $(BUILD)/%.o: %.cpp
@@ -61,6 +64,19 @@ $(TOOL_BINS): $(BUILD)/%: $$(patsubst %.cpp,$(BUILD)/%.o,$$(wildcard tools/%/*.c
 # The Catch2 main is compiled once, in its own object; test files stay cheap.
 $(UNIT_BIN): $(UNIT_OBJS) $(CATCH_MAIN) $(LIB)
 	$(CXX) $(LDFLAGS) -o $@ $(UNIT_OBJS) $(CATCH_MAIN) $(LIB) $(LDLIBS)
+
+# libFuzzer targets (fuzz/*.cpp), built with clang into build-fuzz/.
+$(FUZZ_BINS): $(BUILD)/fuzz/%: $(BUILD)/fuzz/%.o $(LIB)
+	$(CXX) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB) $(LDLIBS)
+
+fuzzers: $(FUZZ_BINS)
+
+fuzz-build:
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CXX=clang++ WERROR= OPT="-O1 -g" \
+	  SANITIZE="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" fuzzers
+
+fuzz: deps fuzz-build
+	@BUILD=build-fuzz scripts/fuzz-run $(FUZZ_SECONDS)
 
 deps:
 	@scripts/install-deps

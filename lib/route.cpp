@@ -1,7 +1,10 @@
 #include "route.hpp"
 
+#include "address.hpp"
 #include "json.hpp"
 
+#include <arpa/inet.h>
+#include <cctype>
 #include <charconv>
 
 namespace mta {
@@ -25,6 +28,20 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
         s.remove_prefix(p + 1);
     }
     return out;
+}
+
+bool valid_ip(std::string_view a) {
+    unsigned char buf[16];
+    std::string s(a);
+    return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
+}
+
+bool valid_host_name(std::string_view h) { return Domain::try_parse(h, true).has_value(); }
+
+bool hex(std::string_view s) {
+    for (char c : s)
+        if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
+    return !s.empty();
 }
 
 }  // namespace
@@ -113,14 +130,19 @@ Route parse_route(std::string_view line) {
         std::string_view key = line.substr(0, eq);
         if (key == "text") {
             r.error.text = line.substr(eq + 1);
+            for (char& c : r.error.text)
+                if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
             break;
         }
         auto sp = line.find(' ', eq);
         std::string_view v = line.substr(eq + 1, sp == std::string_view::npos ? sp : sp - eq - 1);
         line.remove_prefix(sp == std::string_view::npos ? line.size() : sp);
+        for (char c : v)
+            if (static_cast<unsigned char>(c) < 0x21 || c == 0x7f) throw Error::data("route: control character");
         if (key == "domain") {
+            if (!valid_host_name(v)) throw Error::data("route: bad domain");
             r.domain = v;
-            have_domain = !v.empty();
+            have_domain = true;
         } else if (key == "kind") {
             have_kind = true;
             if (v == "local") r.kind = RouteKind::local;
@@ -132,20 +154,25 @@ Route parse_route(std::string_view line) {
             if (!is_tls_policy(v)) throw Error::data("route: bad tls policy " + std::string(v));
             r.tls = v;
         } else if (key == "auth") {
+            if (v.empty()) throw Error::data("route: empty auth");
             r.auth = v;
         } else if (key == "host") {
             auto parts = split(v, '/');
             if (parts.size() != 4 || parts[0].empty()) throw Error::data("route: bad host " + std::string(v));
+            if (!valid_host_name(parts[0])) throw Error::data("route: bad host name");
             RouteHost h;
             h.name = parts[0];
             h.port = number<std::uint16_t>(parts[1], "port");
             h.preference = number<int>(parts[2], "preference");
             if (!parts[3].empty())
-                for (auto a : split(parts[3], ',')) h.addresses.emplace_back(a);
+                for (auto a : split(parts[3], ',')) {
+                    if (!valid_ip(a)) throw Error::data("route: bad address " + std::string(a));
+                    h.addresses.emplace_back(a);
+                }
             r.hosts.push_back(std::move(h));
         } else if (key == "tlsa") {
             auto parts = split(v, '/');
-            if (parts.size() != 4) throw Error::data("route: bad tlsa " + std::string(v));
+            if (parts.size() != 4 || !hex(parts[3])) throw Error::data("route: bad tlsa " + std::string(v));
             r.tlsa.push_back({number<int>(parts[0], "tlsa usage"), number<int>(parts[1], "tlsa selector"),
                               number<int>(parts[2], "tlsa type"), std::string(parts[3])});
         } else if (key == "result") {

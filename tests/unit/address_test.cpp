@@ -112,6 +112,13 @@ TEST_CASE("route lines round-trip", "[route]") {
     CHECK_THROWS_AS(parse_route("domain=x kind=relay host=a/99999/0/"), Error);
     CHECK_THROWS_AS(parse_route("kind=local"), Error);
     CHECK_THROWS_AS(parse_route("domain=x kind=error code=550"), Error);  // no result
+    CHECK_THROWS_AS(parse_route("domain=x kind=mx host=a/25/0/not-an-ip"), Error);
+    CHECK_THROWS_AS(parse_route("domain=x kind=mx host=a/25/0/ tlsa=3/1/1/xyz"), Error);
+    CHECK_THROWS_AS(parse_route("domain=-bad kind=local"), Error);
+    // found by fuzz/route_line: a line break inside a token must not survive
+    static const char crash[] = "domain=exa\xa1ple.org kind=mx tls=dane host=\x89ple.orgaut\x01\0\0\nh=3/1/1/abce";
+    CHECK_THROWS_AS(parse_route(std::string(crash, sizeof crash - 1)), Error);
+    CHECK_THROWS_AS(parse_route("domain=x.org kind=mx host=mx.x.org/25/0/\nhost=y/25/0/"), Error);
 }
 
 TEST_CASE("config: shared keys, the tool's section, command line wins", "[config]") {
