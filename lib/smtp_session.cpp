@@ -158,7 +158,7 @@ void Session::feed(std::string_view bytes) {
                     reply(*store_error_);
                     reset_transaction();
                 } else {
-                    reply(250, "2.0.0", "Ok: " + std::to_string(reader_->size()) + " octets received");
+                    reply(250, "2.0.0", "Ok: " + std::to_string(bdat_size_) + " octets received");
                 }
             }
             continue;
@@ -360,6 +360,7 @@ void Session::do_data(const Command& c) {
 void Session::do_bdat(const Command& c) {
     Bdat b = parse_bdat(c.arg);  // a syntax error leaves the chunk unread: nothing else can be done
     bdat_left_ = b.size;
+    bdat_size_ = b.size;
     bdat_last_ = b.last;
     mode_ = Mode::bdat;
     if (!have_mail_ || env_.recipients.empty()) {

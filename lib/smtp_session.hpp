@@ -139,6 +139,7 @@ private:
     std::unique_ptr<DataReader> reader_;
     std::optional<Status> store_error_;
     std::uint64_t bdat_left_ = 0;
+    std::uint64_t bdat_size_ = 0;
     bool bdat_last_ = false;
     bool bdat_failed_ = false;  // chunks of a failed BDAT transaction are drained
 
