@@ -136,7 +136,9 @@ MailFrom parse_mail(std::string_view arg, bool esmtp) {
     if (!esmtp && !params.empty()) throw bad_param("parameters need EHLO");
     bool seen_size = false, seen_body = false, seen_ret = false, seen_envid = false, seen_auth = false;
     for (auto p : params) {
-        auto [key, value] = split_param(p);
+        auto kv = split_param(p);
+        const std::string& key = kv.first;
+        std::string_view value = kv.second;
         auto once = [&](bool& seen) {
             if (seen) throw bad_param("duplicate " + key + " parameter");
             seen = true;
