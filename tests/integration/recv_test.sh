@@ -79,6 +79,16 @@ check "LISTEN_FDS: a second session on the same listener" swaks --server 127.0.0
 check "LISTEN_FDS: two messages" expect_new 2
 kill $last_pid 2>/dev/null
 
+# systemd Accept=yes without StandardInput=socket: the connection is fd 3 (LISTEN_FDS=1).
+port=$(free_port)
+bg systemd-socket-activate -l 127.0.0.1:$port -a $recv 2>>"$T/sa.log"
+wait_port $port
+check "Accept=yes, connection on fd 3: swaks" swaks --server 127.0.0.1:$port --from a@example.org --to bob@mx.test --header 'Subject: fd3'
+id=$(newest)
+check "Accept=yes on fd 3: queued with the peer from the socket" sh -c "grep -q 'Subject: fd3' '$spool/msg/$id' && grep -q 'client unknown\[127.0.0.1\]' '$spool/env/$id'"
+expect_new 1 >/dev/null
+kill $last_pid 2>/dev/null
+
 # ---- 4. tcpserver (UCSPI) and RELAYCLIENT ----
 port=$(free_port)
 bg tcpserver -q -H -R 127.0.0.1 $port $recv --trusted-networks 192.0.2.0/24
@@ -259,6 +269,66 @@ check "stall/trickle: nothing queued" expect_new 0
 kill $srv 2>/dev/null
 sleep 0.3
 check "standalone: stops on SIGTERM" sh -c "! kill -0 $srv 2>/dev/null"
+
+# Total connection limit, reverse DNS in Received, privilege drop.
+port=$(free_port)
+bg $bin/mta-recv --spool $spool --etc $MTA_ROOT/etc --hostname mx.test --log file:$log --listen 127.0.0.1:$port --max-connections 1
+wait_port $port
+check "total limit: the second session gets 421 4.7.0" $py -c "
+import socket
+a = socket.create_connection(('127.0.0.1', $port), timeout=5)
+assert a.recv(100).startswith(b'220')
+b = socket.create_connection(('127.0.0.1', $port), timeout=5)
+r = b.recv(100)
+assert r.startswith(b'421 4.7.0'), r
+"
+sleep 0.3
+check "reverse DNS (confirmed) names the client in Received" sh -c "swaks --server 127.0.0.1:$port --from a@example.org --to bob@mx.test --helo rdns.example > /dev/null && id=\$(ls '$spool/env' | sort | tail -1) && head -1 '$spool/msg/'\$id | grep -q '^Received: from rdns.example (localhost \[127.0.0.1\])'"
+expect_new 1 >/dev/null
+kill $last_pid 2>/dev/null
+if [ "$(id -u)" -eq 0 ] && id nobody > /dev/null 2>&1; then
+	port=$(free_port)
+	chown -R nobody "$spool"
+	chmod a+rX "$T" "$MTA_ROOT" "$MTA_ROOT/etc" "$MTA_ROOT/etc"/*
+	touch "$log"; chmod 666 "$log"
+	bg $recv --listen 127.0.0.1:$port --user nobody
+	wait_port $port
+	check "--user: sessions run as the user" sh -c "swaks --server 127.0.0.1:$port --from a@example.org --to bob@mx.test > /dev/null && [ \$(stat -c %U '$spool/env/'\$(ls '$spool/env' | sort | tail -1)) = nobody ] && grep -q '^Uid:.*$(id -u nobody)' /proc/$last_pid/status"
+	expect_new 1 >/dev/null
+	kill $last_pid 2>/dev/null
+	chown -R "$(id -u)" "$spool"
+else
+	skip "--user: needs root"
+fi
+
+# Memory stays flat whatever the message size.
+check "memory: RSS flat between a 1 KB and a 60 MB message" $py - "$bin/mta-recv" "$spool" "$MTA_ROOT/etc" "$log" <<'PYEOF'
+import subprocess, sys
+prog, spool, etc, log = sys.argv[1:5]
+def hwm(pid):
+    for l in open('/proc/%d/status' % pid):
+        if l.startswith('VmHWM:'): return int(l.split()[1])
+p = subprocess.Popen([prog, '--spool', spool, '--etc', etc, '--log', 'file:' + log, '--hostname', 'mx.test',
+                      '--lookup-client-name', 'false', '--message-size-limit', '100000000'],
+                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+w = p.stdin
+w.write(b'EHLO x\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<bob@mx.test>\r\nDATA\r\nSubject: mem\r\n\r\n')
+line = b'y' * 98 + b'\r\n'
+w.write(line * 10); w.flush()
+import time; time.sleep(0.3)
+before = hwm(p.pid)
+block = line * 10000
+for i in range(60):
+    w.write(block)
+w.flush(); time.sleep(0.3)
+after = hwm(p.pid)
+w.write(b'.\r\nQUIT\r\n'); w.close()
+out = p.stdout.read(); p.wait()
+assert b'250 2.0.0 Ok: queued' in out, out
+print('VmHWM before %d kB, after 60 MB %d kB' % (before, after))
+assert after - before < 1024, (before, after)
+PYEOF
+expect_new 1 >/dev/null
 
 # ---- 6. --local (sendmail -bs) ----
 printf 'EHLO me\nMAIL FROM:<me@example.org>\nRCPT TO:<x@elsewhere.example>\nDATA\nSubject: local\n\nhi\n.\nQUIT\n' | $recv --local > "$T/outl" 2>&1
