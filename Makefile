@@ -58,7 +58,7 @@ $(LIB): $(LIB_OBJS)
 
 # Each tool links every object in its own directory against the library.
 .SECONDEXPANSION:
-$(TOOL_BINS): $(BUILD)/%: $$(patsubst %.cpp,$(BUILD)/%.o,$$(wildcard tools/%/*.cpp)) $(LIB)
+$(TOOL_BINS): $(BUILD)/%: $$(addprefix $(BUILD)/,$$(subst .cpp,.o,$$(wildcard tools/%/*.cpp))) $(LIB)
 	$(CXX) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(LDLIBS)
 
 # The Catch2 main is compiled once, in its own object; test files stay cheap.
@@ -105,9 +105,18 @@ demo: deps
 bench: all
 	@BUILD=$(BUILD) bench/run
 
+# Debian policy 11.6: sendmail in sbin and lib, mailq and newaliases in bin.
+# The set-uid bit on sendmail and the spool's owner are set by mta-setup
+# (docs/security.md), which needs the mail user to exist.
+BINDIR   ?= $(PREFIX)/bin
+LIBDIR   ?= $(PREFIX)/lib
 install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(SYSCONFDIR)/mta
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SYSCONFDIR)/mta
 	install -m 0755 $(TOOL_BINS) $(DESTDIR)$(SBINDIR)/
+	install -m 0755 contrib/mta-setup $(DESTDIR)$(SBINDIR)/mta-setup
+	ln -sf ../sbin/sendmail $(DESTDIR)$(LIBDIR)/sendmail
+	ln -sf ../sbin/sendmail $(DESTDIR)$(BINDIR)/mailq
+	ln -sf ../sbin/sendmail $(DESTDIR)$(BINDIR)/newaliases
 	for s in 5 7 8; do \
 	  pages=$$(ls man/*.$$s 2>/dev/null); \
 	  if [ -n "$$pages" ]; then install -d $(DESTDIR)$(MANDIR)/man$$s && install -m 0644 $$pages $(DESTDIR)$(MANDIR)/man$$s/; fi; \

@@ -136,6 +136,7 @@ MailFrom parse_mail(std::string_view arg, bool esmtp) {
     if (!esmtp && !params.empty()) throw bad_param("parameters need EHLO");
     bool seen_size = false, seen_body = false, seen_ret = false, seen_envid = false, seen_auth = false;
     for (auto p : params) {
+        // not a structured binding: clang 14 cannot capture those in lambdas
         auto kv = split_param(p);
         const std::string& key = kv.first;
         std::string_view value = kv.second;
@@ -184,7 +185,10 @@ RcptTo parse_rcpt(std::string_view arg, bool esmtp, bool utf8) {
     if (!esmtp && !params.empty()) throw bad_param("parameters need EHLO");
     bool seen_notify = false, seen_orcpt = false;
     for (auto p : params) {
-        auto [key, value] = split_param(p);
+        // not a structured binding: clang 14 cannot capture those in lambdas
+        auto kv = split_param(p);
+        const std::string& key = kv.first;
+        std::string_view value = kv.second;
         if (key == "NOTIFY") {
             if (seen_notify) throw bad_param("duplicate NOTIFY parameter");
             seen_notify = true;

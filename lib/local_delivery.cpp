@@ -1,0 +1,303 @@
+#include "local_delivery.hpp"
+
+#include "clock.hpp"
+#include "envelope.hpp"
+#include "lmtp_client.hpp"
+#include "log.hpp"
+#include "maildir.hpp"
+#include "pipe_delivery.hpp"
+#include "spool.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <functional>
+#include <grp.h>
+#include <map>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace mta::local_delivery {
+
+namespace {
+
+using local_resolver::Delivery;
+using local_resolver::Kind;
+using local_resolver::Owner;
+
+std::string lower(std::string_view s) { return aliases::lower(s); }
+
+Status guarded(const std::function<Status()>& fn) {
+    try {
+        return fn();
+    } catch (const Error& e) {
+        return e.status();
+    } catch (const std::exception& e) {
+        return Status::temporary(451, "4.3.0", e.what());
+    }
+}
+
+std::string encode(const Status& s) {
+    return std::string(to_string(s.outcome)) + "\t" + std::to_string(s.code) + "\t" + s.enhanced + "\t" +
+           one_line(s.text);
+}
+
+Status decode(const std::string& line) {
+    size_t a = line.find('\t'), b = line.find('\t', a + 1), c = line.find('\t', b + 1);
+    if (c == std::string::npos) return Status::temporary(451, "4.3.0", "delivery process died");
+    Status s;
+    try {
+        s.outcome = parse_outcome(line.substr(0, a));
+        s.code = std::stoi(line.substr(a + 1, b - a - 1));
+    } catch (...) {
+        return Status::temporary(451, "4.3.0", "delivery process gave a garbled status");
+    }
+    s.enhanced = line.substr(b + 1, c - b - 1);
+    s.text = line.substr(c + 1);
+    return s;
+}
+
+// Runs fn with the owner's rights: in a child that has dropped root for
+// good when we are root and the owner is not, else right here.
+Status run_as(const Owner& o, const std::function<Status()>& fn) {
+    if (::geteuid() != 0 || o.uid == 0) return guarded(fn);
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) return Status::temporary(451, "4.3.0", std::string("pipe: ") + std::strerror(errno));
+    pid_t pid = ::fork();
+    if (pid < 0) {
+        ::close(p[0]);
+        ::close(p[1]);
+        return Status::temporary(451, "4.3.0", std::string("fork: ") + std::strerror(errno));
+    }
+    if (pid == 0) {
+        ::close(p[0]);
+        Status s;
+        bool groups_ok = o.user.empty() ? ::setgroups(1, &o.gid) == 0 : ::initgroups(o.user.c_str(), o.gid) == 0;
+        if (!groups_ok || ::setgid(o.gid) != 0 || ::setuid(o.uid) != 0 || ::getuid() != o.uid ||
+            ::geteuid() != o.uid || ::getegid() != o.gid)
+            s = Status::temporary(451, "4.3.0", "cannot switch to uid " + std::to_string(o.uid));
+        else
+            s = guarded(fn);
+        std::string line = encode(s) + "\n";
+        [[maybe_unused]] auto n = ::write(p[1], line.data(), line.size());
+        ::_exit(0);
+    }
+    ::close(p[1]);
+    std::string line;
+    char buf[1024];
+    ssize_t n;
+    while ((n = ::read(p[0], buf, sizeof buf)) != 0) {
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        line.append(buf, size_t(n));
+    }
+    ::close(p[0]);
+    int st;
+    while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    if (!line.empty() && line.back() == '\n') line.pop_back();
+    return decode(line);
+}
+
+struct Attempt {
+    Status status;
+    std::string relay = "local";
+};
+
+std::string prefix_for(const Message& m, const std::string& rcpt) {
+    return "Return-Path: " + m.sender.path() + "\nDelivered-To: " + rcpt + "\n";
+}
+
+Status forward(const Options& o, const Message& m, const std::string& rcpt, const std::string& sender,
+               const std::vector<std::string>& to) {
+    return guarded([&] {
+        Spool spool(o.spool);
+        spool.check();
+        Envelope env;
+        env.sender = sender.empty() ? m.sender : Address::parse(sender, Address::Options{true, false, true});
+        for (auto& t : to) {
+            Recipient r;
+            r.address = Address::parse(t, Address::Options{false, false, true});
+            env.recipients.push_back(std::move(r));
+        }
+        env.client = "local";
+        env.protocol = "local";
+        bool eight = false;
+        for (unsigned char c : m.data) eight = eight || c >= 0x80;
+        env.body = eight ? "8BITMIME" : "7BIT";
+        env.smtputf8 = env.sender.is_utf8();
+        for (auto& r : env.recipients) env.smtputf8 = env.smtputf8 || r.address.is_utf8();
+        Spool::Incoming in = spool.receive();
+        std::string id = in.id().str();
+        in.write("Delivered-To: " + rcpt + "\n");
+        in.write(m.data);
+        in.commit(std::move(env));
+        log::info("{}: from={}, size={}, nrcpt={} (forwarded from {})", id, env.sender.path(), in.size(), to.size(),
+                  m.queue_id);
+        return Status::ok("forwarded as " + id);
+    });
+}
+
+Attempt one(const Options& o, const Message& m, const Address& rcpt, const Delivery& d) {
+    std::string rstr = rcpt.str();
+    switch (d.kind) {
+    case Kind::failure: return {d.failure};
+    case Kind::maildir:
+        return {run_as(d.owner, [&] {
+            maildir::deliver(d.destination, prefix_for(m, rstr), m.data, o.resolver.hostname);
+            return Status::ok("delivered to maildir " + d.destination);
+        })};
+    case Kind::mbox:
+        return {run_as(d.owner, [&] {
+            mbox::deliver(d.destination, mbox::from_line(m.sender.str(), clock::now()), prefix_for(m, rstr), m.data,
+                          o.mbox);
+            return Status::ok("delivered to mailbox " + d.destination);
+        })};
+    case Kind::command:
+        return {run_as(d.owner, [&] {
+            pipe_delivery::Command c;
+            c.command = d.destination;
+            c.sender = m.sender.str();
+            c.recipient = rstr;
+            c.user = d.owner.user;
+            c.home = d.owner.home;
+            c.local = rcpt.local();
+            c.domain = rcpt.domain().str();
+            c.extension = local_resolver::extension(rcpt.local(), o.resolver.tables.delimiter);
+            c.timeout = o.command_timeout;
+            return pipe_delivery::run(c, prefix_for(m, rstr), m.data);
+        })};
+    case Kind::lmtp:
+    case Kind::forward: break;  // batched by the caller
+    }
+    return {Status::temporary(451, "4.3.0", "internal error: unknown delivery kind")};
+}
+
+// Worst first: temporary, then permanent, then ok.
+int rank(const Status& s) { return s.outcome == Outcome::temporary ? 2 : s.outcome == Outcome::permanent ? 1 : 0; }
+
+}  // namespace
+
+bool already_delivered_to(std::string_view msg, std::string_view address) {
+    std::string want = lower(address);
+    size_t pos = 0;
+    while (pos < msg.size()) {
+        size_t nl = msg.find('\n', pos);
+        std::string_view line = msg.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+        if (line.empty() || line == "\r") break;  // end of the header section
+        if (line.size() > 13 && lower(line.substr(0, 13)) == "delivered-to:") {
+            std::string_view v = line.substr(13);
+            while (!v.empty() && (v.front() == ' ' || v.front() == '\t' || v.front() == '<')) v.remove_prefix(1);
+            while (!v.empty() && (v.back() == ' ' || v.back() == '\t' || v.back() == '\r' || v.back() == '>'))
+                v.remove_suffix(1);
+            if (lower(v) == want) return true;
+        }
+        if (nl == std::string_view::npos) break;
+        pos = nl + 1;
+    }
+    return false;
+}
+
+int exit_status(const std::vector<ResultLine>& results) {
+    bool temp = false;
+    for (auto& r : results)
+        if (r.status.outcome == Outcome::permanent) return r.status.exit_code();
+    for (auto& r : results) temp = temp || r.status.outcome == Outcome::temporary;
+    return temp ? ex::tempfail : ex::ok;
+}
+
+std::vector<ResultLine> deliver(const Options& o, const Message& m, const std::vector<Address>& recipients) {
+    std::optional<local_resolver::Resolver> resolver;
+    std::optional<Status> broken;
+    try {
+        resolver.emplace(o.resolver);
+    } catch (const Error& e) {
+        broken = e.status();
+    }
+
+    std::vector<std::vector<Attempt>> attempts(recipients.size());
+    // LMTP server → (recipient index, address) pairs.
+    std::map<std::string, std::vector<size_t>> lmtp;
+    for (size_t i = 0; i < recipients.size(); ++i) {
+        const Address& rcpt = recipients[i];
+        std::string rstr = rcpt.str();
+        if (broken) {
+            attempts[i].push_back({*broken});
+            continue;
+        }
+        if (already_delivered_to(m.data, rstr)) {
+            attempts[i].push_back({Status::permanent(554, "5.4.6", "mail forwarding loop for " + rstr)});
+            continue;
+        }
+        std::vector<Delivery> ds;
+        try {
+            ds = resolver->resolve(rcpt);
+        } catch (const Error& e) {
+            attempts[i].push_back({e.status()});
+            continue;
+        }
+        std::map<std::string, std::vector<std::string>> forwards;  // sender → addresses
+        for (auto& d : ds) {
+            if (d.kind == Kind::lmtp) {
+                lmtp[d.destination].push_back(i);
+            } else if (d.kind == Kind::forward) {
+                forwards[d.sender].push_back(d.destination);
+            } else {
+                attempts[i].push_back(one(o, m, rcpt, d));
+            }
+        }
+        for (auto& [sender, to] : forwards) attempts[i].push_back({forward(o, m, rstr, sender, to)});
+    }
+    for (auto& [server, idx] : lmtp) {
+        lmtp_client::Transaction t;
+        t.server = server;
+        t.helo = o.resolver.hostname;
+        t.sender = m.sender.str();
+        t.timeout = o.lmtp_timeout;
+        for (size_t i : idx) t.recipients.push_back(recipients[i].str());
+        auto st = lmtp_client::deliver(t, m.data);
+        for (size_t k = 0; k < idx.size(); ++k) attempts[idx[k]].push_back({st[k], lmtp_client::relay_name(server)});
+    }
+
+    std::vector<ResultLine> out;
+    std::time_t now = clock::now();
+    for (size_t i = 0; i < recipients.size(); ++i) {
+        ResultLine r;
+        r.queue_id = m.queue_id.empty() ? "-" : m.queue_id;
+        r.recipient = recipients[i].str();
+        r.host = "local";
+        if (attempts[i].empty()) {
+            r.status = Status::permanent(550, "5.1.1", "no delivery for " + r.recipient);
+        } else {
+            const Attempt* worst = &attempts[i][0];
+            std::string texts;
+            bool same_relay = true;
+            for (auto& a : attempts[i]) {
+                if (rank(a.status) > rank(worst->status)) worst = &a;
+                same_relay = same_relay && a.relay == attempts[i][0].relay;
+            }
+            for (auto& a : attempts[i])
+                if (a.status.outcome == worst->status.outcome) texts += (texts.empty() ? "" : "; ") + a.status.text;
+            r.status = worst->status;
+            r.status.text = texts;
+            r.host = same_relay ? attempts[i][0].relay : "local";
+        }
+        log::Delivery l;
+        l.queue_id = m.queue_id.empty() || m.queue_id == "-" ? "NOQUEUE" : m.queue_id;
+        l.to = r.recipient;
+        l.relay = r.host;
+        l.delay = m.arrival ? double(now - m.arrival) : 0;
+        l.dsn = r.status.enhanced;
+        l.status = r.status.is_ok() ? "sent" : r.status.outcome == Outcome::temporary ? "deferred" : "bounced";
+        l.text = r.status.code ? std::to_string(r.status.code) + " " + r.status.enhanced + " " + r.status.text
+                               : r.status.text;
+        if (r.status.is_ok()) l.text = r.status.text;
+        log::write(r.status.is_ok() ? log::Level::info : log::Level::warning, log::format(l));
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+}  // namespace mta::local_delivery

@@ -1,0 +1,54 @@
+// local_delivery: one message to local recipients (what mta-deliver does).
+//
+// For each recipient: refuse a message that already carries
+// "Delivered-To: <recipient>" (a mail loop, 554 5.4.6); resolve it
+// (local_resolver.hpp); run each delivery with the owner's rights (when
+// running as root, in a child process that has switched to the owner's
+// uid/gid before it opens anything); and combine the outcomes into one
+// Status per recipient: temporary when any delivery is temporary, else
+// permanent when any is permanent, else ok.
+//
+// Maildir, mbox and command deliveries get "Return-Path: <sender>" and
+// "Delivered-To: <recipient>" prepended. LMTP deliveries to one server go in
+// one transaction (the server adds its own trace headers). Forwards to
+// remote addresses are queued as one new message per recipient through
+// Spool::receive(), with "Delivered-To:" prepended and the original sender
+// (or the owner- alias) as the envelope sender.
+#pragma once
+
+#include "local_resolver.hpp"
+#include "mbox.hpp"
+#include "result_line.hpp"
+
+#include <ctime>
+#include <string>
+#include <vector>
+
+namespace mta::local_delivery {
+
+struct Options {
+    local_resolver::Config resolver;
+    std::string spool;          // for forwards
+    mbox::Options mbox;
+    int command_timeout = 600;  // seconds
+    int lmtp_timeout = 300;     // seconds
+};
+
+struct Message {
+    std::string data;     // LF line endings
+    Address sender;       // may be null
+    std::string queue_id; // "-" when not from the spool
+    std::time_t arrival = 0;
+};
+
+// One result per recipient, in order; also logs one line per recipient.
+std::vector<ResultLine> deliver(const Options& o, const Message& m, const std::vector<Address>& recipients);
+
+// True when the header section has a Delivered-To: field equal to address
+// (without regard to case).
+bool already_delivered_to(std::string_view message, std::string_view address);
+
+// The exit status for a set of results (docs/contracts.md section 2).
+int exit_status(const std::vector<ResultLine>& results);
+
+}  // namespace mta::local_delivery

@@ -1,0 +1,140 @@
+#include "maildir.hpp"
+
+#include "durable.hpp"
+#include "status.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+namespace mta::maildir {
+
+namespace {
+
+[[noreturn]] void refuse(const std::string& why) { throw Error(Status::temporary(451, "4.2.0", why)); }
+
+// Opens (creating when missing, mode 0700) the directory `name` under dfd
+// (or the absolute path when dfd is AT_FDCWD), refusing symbolic links and
+// directories of another owner.
+durable::Fd open_dir(int dfd, const std::string& name, const std::string& shown) {
+    int fd = ::openat(dfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+        durable::fault_point("mkdir", shown);
+        if (::mkdirat(dfd, name.c_str(), 0700) != 0 && errno != EEXIST) throw Error::system("mkdir " + shown, errno);
+        fd = ::openat(dfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    }
+    if (fd < 0) {
+        if (errno == ELOOP || errno == ENOTDIR) refuse(shown + " is a symbolic link or not a directory");
+        throw Error::system("open " + shown, errno);
+    }
+    durable::Fd d(fd);
+    struct stat st;
+    if (::fstat(fd, &st) != 0) throw Error::system("stat " + shown, errno);
+    if (st.st_uid != ::geteuid()) refuse(shown + " belongs to uid " + std::to_string(st.st_uid));
+    return d;
+}
+
+// Creates the parents of a Maildir that does not exist yet (mode 0700).
+void make_parents(const std::string& dir) {
+    for (size_t p = dir.find('/', 1); p != std::string::npos; p = dir.find('/', p + 1)) {
+        std::string part = dir.substr(0, p);
+        if (::mkdir(part.c_str(), 0700) != 0 && errno != EEXIST) throw Error::system("mkdir " + part, errno);
+    }
+}
+
+}  // namespace
+
+std::string escape_host(std::string_view host) {
+    std::string out;
+    for (char c : host) {
+        switch (c) {
+        case '/': out += "\\057"; break;
+        case ':': out += "\\072"; break;
+        case '\\': out += "\\134"; break;
+        case ',': out += "\\054"; break;
+        default: out += c;
+        }
+    }
+    return out.empty() ? "localhost" : out;
+}
+
+std::string unique_name(std::time_t sec, long usec, pid_t pid, unsigned long n, std::string_view host) {
+    return std::to_string(sec) + ".M" + std::to_string(usec) + "P" + std::to_string(pid) + "Q" + std::to_string(n) +
+           "." + escape_host(host);
+}
+
+std::uint64_t virtual_size(std::string_view data) {
+    std::uint64_t v = data.size();
+    for (size_t i = 0; i < data.size(); ++i)
+        if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r')) ++v;
+    return v;
+}
+
+std::string size_suffix(std::string_view data) {
+    return ",S=" + std::to_string(data.size()) + ",W=" + std::to_string(virtual_size(data));
+}
+
+std::string deliver(const std::string& dir_in, std::string_view prefix, std::string_view message,
+                    const std::string& hostname) {
+    std::string dir = dir_in;
+    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+    if (dir.empty() || dir[0] != '/') refuse("Maildir path must be absolute: " + dir_in);
+    struct stat st;
+    if (::lstat(dir.c_str(), &st) != 0 && errno == ENOENT) make_parents(dir);
+    durable::Fd md = open_dir(AT_FDCWD, dir, dir);
+    durable::Fd tmp = open_dir(md.get(), "tmp", dir + "/tmp");
+    durable::Fd nw = open_dir(md.get(), "new", dir + "/new");
+    open_dir(md.get(), "cur", dir + "/cur");
+
+    std::string data;
+    data.reserve(prefix.size() + message.size());
+    data.append(prefix);
+    data.append(message);
+
+    static unsigned long deliveries = 0;
+    std::string name, tmp_path;
+    durable::Fd fd;
+    for (int tries = 0; tries < 10 && !fd; ++tries) {
+        struct timeval tv;
+        ::gettimeofday(&tv, nullptr);
+        name = unique_name(tv.tv_sec, tv.tv_usec, ::getpid(), ++deliveries, hostname);
+        tmp_path = dir + "/tmp/" + name;
+        durable::fault_point("create", tmp_path);
+        int f = ::openat(tmp.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (f >= 0)
+            fd = durable::Fd(f);
+        else if (errno != EEXIST)
+            throw Error::system("create " + tmp_path, errno);
+    }
+    if (!fd) refuse("cannot create a unique file in " + dir + "/tmp");
+    std::string new_name = name + size_suffix(data);
+    std::string new_path = dir + "/new/" + new_name;
+    try {
+        durable::write_all(fd.get(), data, tmp_path);
+        durable::sync(fd.get(), tmp_path);
+        if (::fstat(fd.get(), &st) != 0 || std::uint64_t(st.st_size) != data.size())
+            throw Error::temp("size of " + tmp_path + " is not what was written");
+        fd.close(tmp_path);
+        durable::fault_point("link", new_path);
+        if (::linkat(tmp.get(), name.c_str(), nw.get(), new_name.c_str(), 0) != 0) {
+            int err = errno;
+            if (err == EEXIST) throw Error::temp("maildir name collision: " + new_path);
+            // Some file systems cannot link: rename is as good with a unique name.
+            durable::fault_point("rename", new_path);
+            if (::renameat(tmp.get(), name.c_str(), nw.get(), new_name.c_str()) != 0)
+                throw Error::system("link " + tmp_path + " " + new_path, err);
+        }
+    } catch (...) {
+        ::unlinkat(tmp.get(), name.c_str(), 0);
+        throw;
+    }
+    durable::fault_point("unlink", tmp_path);
+    ::unlinkat(tmp.get(), name.c_str(), 0);
+    durable::sync(nw.get(), dir + "/new");
+    return new_path;
+}
+
+}  // namespace mta::maildir

@@ -1,0 +1,44 @@
+// maildir: careful delivery into a Maildir, as qmail specifies and Dovecot reads.
+//
+// The message (a prefix of Return-Path:/Delivered-To: lines, then the
+// message with LF line endings, nothing rewritten) is written to
+//   tmp/<sec>.M<usec>P<pid>Q<n>.<host>          O_CREAT|O_EXCL|O_NOFOLLOW, 0600
+// fsynced and closed (both checked), linked to
+//   new/<sec>.M<usec>P<pid>Q<n>.<host>,S=<size>,W=<vsize>
+// (size exact in bytes, vsize the size with CRLF line endings), unlinked
+// from tmp/, and new/ is fsynced: only then is the message delivered.
+// Every step goes through durable:: fault points.
+//
+// Safety: the Maildir, tmp/ and new/ are opened with O_NOFOLLOW|O_DIRECTORY
+// and used through openat()/linkat(), so a symbolic link anywhere in them is
+// refused; each must belong to the effective uid. A missing Maildir (and its
+// tmp/, new/, cur/) is created with mode 0700.
+#pragma once
+
+#include <cstdint>
+#include <ctime>
+#include <string>
+#include <string_view>
+#include <sys/types.h>
+
+namespace mta::maildir {
+
+// "/" → "\057", ":" → "\072" (and "\" itself, "," would confuse ",S=").
+std::string escape_host(std::string_view host);
+
+// "<sec>.M<usec>P<pid>Q<n>.<host>" with the host escaped.
+std::string unique_name(std::time_t sec, long usec, pid_t pid, unsigned long n, std::string_view host);
+
+// Size of data with every bare LF counted as CRLF (Dovecot's W= value).
+std::uint64_t virtual_size(std::string_view data);
+
+// ",S=<size>,W=<vsize>"
+std::string size_suffix(std::string_view data);
+
+// Delivers prefix+message to the Maildir dir; returns the file's path in
+// new/. Throws Error: temporary for every failure (disk full, a symbolic
+// link or a foreign owner in the way).
+std::string deliver(const std::string& dir, std::string_view prefix, std::string_view message,
+                    const std::string& hostname);
+
+}  // namespace mta::maildir

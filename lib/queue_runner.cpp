@@ -1,0 +1,668 @@
+#include "queue_runner.hpp"
+
+#include "clock.hpp"
+#include "dsn.hpp"
+#include "log.hpp"
+#include "stage_program.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+
+namespace mta {
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+std::string lower(std::string s) {
+    for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+bool exists(const std::string& p) {
+    struct stat st;
+    return ::lstat(p.c_str(), &st) == 0;
+}
+
+// The global lock of a pass: flock on <spool>/lock, never blocking.
+class PassLock {
+public:
+    explicit PassLock(const std::string& root) {
+        std::string p = root + "/lock";
+        fd_ = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd_ < 0) throw Error::system("open " + p, errno);
+        while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+            if (errno == EINTR) continue;
+            if (errno == EWOULDBLOCK) return;
+            int e = errno;
+            ::close(fd_);
+            fd_ = -1;
+            throw Error::system("flock " + p, e);
+        }
+        held_ = true;
+    }
+    ~PassLock() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    bool held() const { return held_; }
+
+private:
+    int fd_ = -1;
+    bool held_ = false;
+};
+
+// The destination a concurrency limit counts against: the relay for a
+// relay route, the domain otherwise.
+std::string destination_of(const Route& r) {
+    if (r.kind == RouteKind::relay && !r.hosts.empty())
+        return "relay:" + r.hosts[0].name + ":" + std::to_string(r.hosts[0].port);
+    return r.domain;
+}
+
+// Runs fn(i) for every job, at most `total` at once and at most `per` of
+// one destination at once.
+template <typename F>
+void run_limited(const std::vector<std::string>& destinations, int total, int per, F&& fn) {
+    std::mutex m;
+    std::condition_variable cv;
+    std::map<std::string, int> active;
+    std::vector<bool> taken(destinations.size(), false);
+    size_t remaining = destinations.size();
+    auto worker = [&] {
+        std::unique_lock lk(m);
+        while (true) {
+            size_t pick = destinations.size();
+            for (size_t i = 0; i < destinations.size(); ++i)
+                if (!taken[i] && active[destinations[i]] < per) {
+                    pick = i;
+                    break;
+                }
+            if (pick == destinations.size()) {
+                if (remaining == 0) return;
+                bool any_left = std::find(taken.begin(), taken.end(), false) != taken.end();
+                if (!any_left) return;
+                cv.wait(lk);
+                continue;
+            }
+            taken[pick] = true;
+            --remaining;
+            ++active[destinations[pick]];
+            lk.unlock();
+            fn(pick);
+            lk.lock();
+            --active[destinations[pick]];
+            cv.notify_all();
+        }
+    };
+    int n = std::max(1, std::min<int>(total, int(destinations.size())));
+    std::vector<std::thread> threads;
+    for (int i = 1; i < n; ++i) threads.emplace_back(worker);
+    worker();
+    for (auto& t : threads) t.join();
+}
+
+std::string relay_of(const std::string& host) { return host.empty() || host == "-" ? "none" : host; }
+
+}  // namespace
+
+DeliveryPlan plan_deliveries(const std::vector<const Envelope*>& messages,
+                             const std::function<const Route*(const std::string&)>& route_of, int batch_limit) {
+    DeliveryPlan plan;
+    std::map<std::string, std::vector<std::pair<size_t, std::vector<size_t>>>> remote;
+    std::map<std::string, const Route*> remote_route;
+    std::vector<std::string> order;  // routes in the order first seen
+    for (size_t m = 0; m < messages.size(); ++m) {
+        const Envelope& e = *messages[m];
+        std::vector<size_t> local;
+        const Route* local_route = nullptr;
+        std::map<std::string, std::vector<size_t>> by_route;
+        for (size_t i = 0; i < e.recipients.size(); ++i) {
+            auto& r = e.recipients[i];
+            if (r.state != RcptState::pending) continue;
+            const Route* route = route_of(lower(r.address.domain().str()));
+            if (route->kind == RouteKind::local) {
+                local.push_back(i);
+                local_route = route;
+            } else if (route->kind == RouteKind::error) {
+                plan.errors.emplace_back(m, i, route);
+            } else {
+                std::string key = route->str();
+                by_route[key].push_back(i);
+                if (!remote_route.count(key)) order.push_back(key);
+                remote_route[key] = route;
+            }
+        }
+        if (!local.empty()) {
+            StageJob j;
+            j.local = true;
+            j.route = local_route;
+            j.destination = "local";
+            j.parts.push_back({m, local});
+            plan.jobs.push_back(std::move(j));
+        }
+        for (auto& [key, idx] : by_route) remote[key].push_back({m, idx});
+    }
+    size_t limit = size_t(std::max(1, batch_limit));
+    for (auto& key : order) {
+        auto& parts = remote[key];
+        const Route* route = remote_route[key];
+        for (size_t i = 0; i < parts.size(); i += limit) {
+            StageJob j;
+            j.route = route;
+            j.destination = destination_of(*route);
+            for (size_t k = i; k < std::min(parts.size(), i + limit); ++k) j.parts.push_back(parts[k]);
+            plan.jobs.push_back(std::move(j));
+        }
+    }
+    return plan;
+}
+
+Status parse_reply(std::string_view reply, Outcome fallback) {
+    Status s;
+    s.outcome = fallback;
+    s.code = fallback == Outcome::ok ? 250 : fallback == Outcome::temporary ? 451 : 554;
+    s.enhanced = fallback == Outcome::ok ? "2.0.0" : fallback == Outcome::temporary ? "4.0.0" : "5.0.0";
+    s.text = std::string(reply);
+    if (reply.size() >= 3 && std::isdigit(static_cast<unsigned char>(reply[0])) &&
+        std::isdigit(static_cast<unsigned char>(reply[1])) && std::isdigit(static_cast<unsigned char>(reply[2])) &&
+        (reply.size() == 3 || reply[3] == ' ')) {
+        s.code = (reply[0] - '0') * 100 + (reply[1] - '0') * 10 + (reply[2] - '0');
+        std::string_view rest = reply.size() > 4 ? reply.substr(4) : std::string_view();
+        auto sp = rest.find(' ');
+        std::string_view first = rest.substr(0, sp);
+        if (is_enhanced_code(first)) {
+            s.enhanced = std::string(first);
+            rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp + 1);
+        }
+        s.text = std::string(rest);
+    }
+    return s;
+}
+
+struct QueueRunner::Work {
+    std::optional<Spool::Claim> claim;
+    Envelope env;
+    bool dying = false;      // lifetime over: a temporary failure is final
+    steady::time_point claimed;
+    bool touched = false;    // outcomes recorded before any stage ran
+};
+
+
+QueueRunner::QueueRunner(const Spool& spool, QueueConfig config) : spool_(spool), cfg_(std::move(config)) {}
+
+PassResult QueueRunner::run() {
+    PassResult res;
+    spool_.check();
+    PassLock lock(spool_.root());
+    if (!lock.held()) {
+        res.locked_out = true;
+        return res;
+    }
+    std::time_t now = clock::now();
+    auto rec = spool_.recover(now);
+    if (rec.temporary_removed || rec.orphans_removed)
+        log::info("recovery: removed {} temporary files and {} orphaned messages", rec.temporary_removed,
+                  rec.orphans_removed);
+    routes_.clear();
+    std::vector<QueueId> due = spool_.due(now);
+    for (size_t i = 0; i < due.size(); i += cfg_.chunk) {
+        std::vector<QueueId> part(due.begin() + long(i), due.begin() + long(std::min(due.size(), i + cfg_.chunk)));
+        process_chunk(part, now, res);
+    }
+    return res;
+}
+
+void QueueRunner::repair_notifications(Work& w) {
+    // A notification marked "pending B" whose report B never got queued
+    // (a crash in between) is made again; one that did is marked sent.
+    for (auto& r : w.env.recipients) {
+        for (auto it = r.extra.begin(); it != r.extra.end(); ++it) {
+            if (it->first != "dsn" || !it->second.starts_with("pending ")) continue;
+            std::string b = it->second.substr(8);
+            auto bid = QueueId::parse(b);
+            if (bid && (exists(spool_.path("env", *bid)) || exists(spool_.path("hold", *bid))))
+                it->second = "sent " + b;
+            else
+                r.extra.erase(it);
+            break;
+        }
+    }
+}
+
+namespace {
+std::string dsn_mark(const Recipient& r) {
+    for (auto& [k, v] : r.extra)
+        if (k == "dsn") return v;
+    return "";
+}
+void set_dsn_mark(Recipient& r, std::string v) {
+    for (auto& [k, val] : r.extra)
+        if (k == "dsn") {
+            val = std::move(v);
+            return;
+        }
+    r.extra.emplace_back("dsn", std::move(v));
+}
+}  // namespace
+
+void QueueRunner::process_chunk(const std::vector<QueueId>& ids, std::time_t now, PassResult& res) {
+    std::vector<std::unique_ptr<Work>> works;
+    for (auto& id : ids) {
+        auto claim = spool_.claim(id);
+        if (!claim) continue;
+        std::optional<Envelope> env;
+        try {
+            env = spool_.load(id);
+        } catch (const Error& e) {
+            log::warning("{}: cannot read the envelope: {}", id.str(), e.what());
+            continue;
+        }
+        if (!env || spool_.is_held(id)) continue;
+        auto w = std::make_unique<Work>();
+        w->claim = std::move(claim);
+        w->env = std::move(*env);
+        w->env.id = id;
+        w->dying = cfg_.schedule.expired(w->env.arrival, now);
+        w->claimed = steady::now();
+        repair_notifications(*w);
+        ++res.messages;
+        if (w->env.all_final()) {
+            // Finished in an earlier, interrupted pass.
+            finish(*w, now, res);
+            continue;
+        }
+        log::info("{}: from={}, size={}, nrcpt={} (queue active)", id.str(), w->env.sender.path(), w->env.size,
+                  w->env.count(RcptState::pending));
+        works.push_back(std::move(w));
+    }
+    if (works.empty()) return;
+
+    // Routes: one mta-route run for every domain this chunk needs.
+    std::vector<std::string> need;
+    for (auto& w : works)
+        for (auto& r : w->env.recipients)
+            if (r.state == RcptState::pending && !r.address.domain().empty()) {
+                std::string d = lower(r.address.domain().str());
+                if (!routes_.count(d) && std::find(need.begin(), need.end(), d) == need.end()) need.push_back(d);
+            }
+    if (!need.empty()) resolve(need);
+    static const Route local_route = [] {
+        Route r;
+        r.kind = RouteKind::local;
+        return r;
+    }();
+
+    std::vector<const Envelope*> envs;
+    for (auto& w : works) envs.push_back(&w->env);
+    DeliveryPlan plan = plan_deliveries(
+        envs,
+        [&](const std::string& d) -> const Route* { return d.empty() ? &local_route : &routes_.at(d); },
+        cfg_.batch_limit);
+    for (auto& [m, i, route] : plan.errors) {
+        // An error route is an outcome without a stage run.
+        Work* w = works[m].get();
+        w->touched = true;
+        Status st = route->error;
+        if (st.is_ok()) st = Status::temporary(451, "4.4.3", "no route to " + route->domain);
+        auto& rr = w->env.recipients[i];
+        bool final = st.outcome == Outcome::permanent || w->dying;
+        if (st.outcome == Outcome::temporary && w->dying)
+            st = Status::permanent(554, "5.4.7", "delivery time expired; last error: " + st.reply());
+        rr.state = final ? RcptState::failed : RcptState::pending;
+        rr.attempts++;
+        rr.last = st.reply();
+        rr.remote = "";
+        rr.updated = now;
+        log::Delivery d;
+        d.queue_id = w->env.id->str();
+        d.to = rr.address.str();
+        d.relay = "none";
+        d.delay = double(now - w->env.arrival);
+        d.delays[0] = d.delay;
+        d.dsn = st.enhanced;
+        d.status = final ? "bounced" : "deferred";
+        d.text = st.reply();
+        log::write(log::Level::info, log::format(d));
+        (final ? res.bounced : res.deferred)++;
+    }
+    // Error-route outcomes are recorded before the stages run.
+    for (auto& w : works) {
+        if (w->touched) {
+            try {
+                spool_.update(w->env);
+            } catch (const Error& e) {
+                log::warning("{}: cannot record outcomes: {}", w->env.id->str(), e.what());
+            }
+        }
+    }
+
+    std::vector<std::string> dest;
+    for (auto& j : plan.jobs) dest.push_back(j.destination);
+    run_limited(dest, cfg_.concurrency, cfg_.destination_concurrency,
+                [&](size_t i) { run_job(plan.jobs[i], works, now, res); });
+
+    for (auto& w : works) finish(*w, now, res);
+}
+
+void QueueRunner::resolve(const std::vector<std::string>& domains) {
+    StageRun run;
+    run.argv.push_back(cfg_.route_program);
+    for (auto& d : domains) run.argv.push_back(d);
+    run.timeout = cfg_.route_timeout;
+    StageExit e = run_stage(run);
+    size_t pos = 0;
+    while (pos < e.out.size()) {
+        size_t nl = e.out.find('\n', pos);
+        std::string line = e.out.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+        pos = nl == std::string::npos ? e.out.size() : nl + 1;
+        if (line.rfind("domain=", 0) != 0) continue;
+        try {
+            Route r = parse_route(line);
+            std::string d = lower(r.domain);
+            if (std::find(domains.begin(), domains.end(), d) != domains.end() && !routes_.count(d))
+                routes_[d] = std::move(r);
+        } catch (const Error& err) {
+            log::warning("mta-route printed a bad route line: {}", err.what());
+        }
+    }
+    for (auto& d : domains) {
+        if (routes_.count(d)) continue;
+        Route r;
+        r.domain = d;
+        r.kind = RouteKind::error;
+        std::string why = "no route for " + d + " (" + cfg_.route_program + " " + e.describe() + ")";
+        r.error = Status::temporary(451, "4.4.3", why);
+        if (!e.exited_ok()) log::warning("route lookup for {} failed: {}", d, e.describe());
+        routes_[d] = std::move(r);
+    }
+}
+
+void QueueRunner::run_job(const StageJob& job, std::vector<std::unique_ptr<Work>>& works, std::time_t now,
+                          PassResult& res) {
+    StageRun run;
+    std::string program;
+    if (job.local) {
+        Work* w = works[job.parts[0].first].get();
+        program = cfg_.deliver_program;
+        run.argv = {program, "-f", w->env.sender.str(), "--id", w->env.id->str()};
+        for (size_t i : job.parts[0].second) run.argv.push_back(w->env.recipients[i].address.str());
+        run.timeout = cfg_.deliver_timeout;
+    } else if (job.parts.size() == 1) {
+        Work* w = works[job.parts[0].first].get();
+        program = cfg_.send_program;
+        run.argv = {program, "--route", job.route->str(), "-f", w->env.sender.str(), "--id", w->env.id->str()};
+        for (size_t i : job.parts[0].second) run.argv.push_back(w->env.recipients[i].address.str());
+        run.timeout = cfg_.send_timeout;
+    } else {
+        program = cfg_.send_program;
+        run.argv = {program, "--route", job.route->str(), "--batch"};
+        for (auto& [m, idx] : job.parts) {
+            Work* w = works[m].get();
+            run.input += w->env.id->str() + "\t" + w->env.sender.str();
+            for (size_t i : idx) run.input += "\t" + w->env.recipients[i].address.str();
+            run.input += "\n";
+        }
+        run.timeout = cfg_.send_timeout;
+    }
+    auto started = steady::now();
+    StageExit e = run_stage(run);
+    std::vector<ResultLine> lines = result_lines(e.out);
+    std::vector<bool> used(lines.size(), false);
+    std::string name = program.substr(program.rfind('/') + 1);
+    if (!e.exited_ok() && (e.signal || e.timed_out || e.not_started))
+        log::warning("{} {}", name, e.describe());
+
+    std::lock_guard lk(mu_);
+    for (auto& [m, idx] : job.parts) {
+        Work* w = works[m].get();
+        const std::string& id = w->env.id->str();
+        for (size_t i : idx) {
+            auto& r = w->env.recipients[i];
+            std::string want = r.address.str();
+            const ResultLine* found = nullptr;
+            for (int pass = 0; pass < 2 && !found; ++pass)
+                for (size_t k = 0; k < lines.size(); ++k) {
+                    if (used[k]) continue;
+                    bool id_ok = lines[k].queue_id == id || (job.parts.size() == 1 && lines[k].queue_id == "-");
+                    bool rcpt_ok = pass == 0 ? lines[k].recipient == want : lower(lines[k].recipient) == lower(want);
+                    if (id_ok && rcpt_ok) {
+                        found = &lines[k];
+                        used[k] = true;
+                        break;
+                    }
+                }
+            Status st = found ? found->status : missing_result(e, name);
+            std::string host = found ? found->host : "-";
+            bool final = st.outcome != Outcome::temporary;
+            if (!final && w->dying) {
+                st = Status::permanent(554, "5.4.7", "delivery time expired; last error: " + st.reply());
+                final = true;
+            }
+            r.state = st.outcome == Outcome::ok ? RcptState::sent : final ? RcptState::failed : RcptState::pending;
+            r.attempts++;
+            r.last = st.reply();
+            r.remote = host == "-" ? "" : host;
+            r.updated = now;
+            log::Delivery d;
+            d.queue_id = id;
+            d.to = want;
+            d.relay = relay_of(host);
+            double a = double(now - w->env.arrival);
+            double b = std::chrono::duration<double>(started - w->claimed).count();
+            d.delays[0] = a;
+            d.delays[1] = b;
+            d.delays[2] = 0;
+            d.delays[3] = e.seconds;
+            d.delay = a + b + e.seconds;
+            d.dsn = st.enhanced;
+            d.status = st.outcome == Outcome::ok ? "sent" : final ? "bounced" : "deferred";
+            d.text = st.reply();
+            log::write(log::Level::info, log::format(d));
+            (st.outcome == Outcome::ok ? res.sent : final ? res.bounced : res.deferred)++;
+        }
+        try {
+            spool_.update(w->env);
+        } catch (const Error& err) {
+            log::warning("{}: cannot record outcomes: {}", id, err.what());
+        }
+    }
+}
+
+void QueueRunner::notify(Work& w, std::time_t now, PassResult& res) {
+    const std::string& id = w.env.id->str();
+    // Who is owed a report: failed recipients (NOTIFY FAILURE), local
+    // deliveries that asked for SUCCESS; each one once.
+    std::vector<size_t> owed;
+    for (size_t i = 0; i < w.env.recipients.size(); ++i) {
+        auto& r = w.env.recipients[i];
+        if (!dsn_mark(r).empty()) continue;
+        if (r.state == RcptState::failed) {
+            if (notify_wants(r.notify, DsnAction::failed)) owed.push_back(i);
+            else set_dsn_mark(r, "none");
+        } else if (r.state == RcptState::sent) {
+            if (r.remote == "local" && notify_wants(r.notify, DsnAction::delivered) && !r.notify.empty())
+                owed.push_back(i);
+            else set_dsn_mark(r, "none");
+        }
+    }
+    if (owed.empty()) return;
+    if (w.env.sender.is_null()) {
+        // RFC 5321 4.5.5: never a report about a report.
+        size_t failed = 0;
+        for (size_t i : owed) {
+            failed += w.env.recipients[i].state == RcptState::failed;
+            set_dsn_mark(w.env.recipients[i], "none");
+        }
+        if (failed) log::info("{}: sender is <>: no non-delivery notification for {} failed recipient{}", id, failed,
+                              failed == 1 ? "" : "s");
+        return;
+    }
+    auto incoming = spool_.receive();
+    QueueId bid = incoming.id();
+    for (size_t i : owed) set_dsn_mark(w.env.recipients[i], "pending " + bid.str());
+    std::time_t keep_next = w.env.next_attempt;
+    w.env.next_attempt = std::min(w.env.next_attempt, now);
+    spool_.update(w.env);
+
+    DsnReport rep;
+    rep.dsn_id = bid;
+    rep.original = &w.env;
+    std::string content = w.claim->read_all();
+    rep.message = content;
+    rep.reporting_mta = cfg_.hostname;
+    rep.now = now;
+    rep.return_limit = cfg_.return_limit;
+    bool any_failed = false;
+    for (size_t i : owed) {
+        auto& r = w.env.recipients[i];
+        DsnRecipient x;
+        x.address = r.address;
+        x.orcpt = r.orcpt;
+        x.action = r.state == RcptState::failed ? DsnAction::failed : DsnAction::delivered;
+        any_failed = any_failed || r.state == RcptState::failed;
+        x.status = parse_reply(r.last, r.state == RcptState::failed ? Outcome::permanent : Outcome::ok);
+        if (r.state == RcptState::failed && x.status.enhanced[0] != '5') {
+            x.status.enhanced[0] = '5';
+            x.status.outcome = Outcome::permanent;
+        }
+        x.remote = r.remote;
+        x.last_attempt = r.updated;
+        rep.recipients.push_back(std::move(x));
+    }
+    DsnMessage m = make_dsn(rep);
+    incoming.write(m.text);
+    Envelope de;
+    de.sender = Address::null();
+    Recipient to;
+    to.address = w.env.sender;
+    de.recipients.push_back(to);
+    de.body = m.eight_bit ? "8BITMIME" : "";
+    de.smtputf8 = w.env.smtputf8 && w.env.sender.is_utf8();
+    de.client = "local";
+    de.protocol = "local";
+    de.arrival = now;
+    de.next_attempt = now;
+    incoming.commit(de);
+    ++res.notifications;
+    log::info("{}: sender {} notification: {}", id, any_failed ? "non-delivery" : "delivery status", bid.str());
+    for (size_t i : owed) set_dsn_mark(w.env.recipients[i], "sent " + bid.str());
+    w.env.next_attempt = keep_next;
+}
+
+void QueueRunner::finish(Work& w, std::time_t now, PassResult& res) {
+    std::lock_guard lk(mu_);
+    const std::string& id = w.env.id->str();
+    try {
+        notify(w, now, res);
+        if (w.env.all_final()) {
+            if (w.dying && w.env.count(RcptState::failed))
+                log::info("{}: from={}, status=expired, returned to sender", id, w.env.sender.path());
+            spool_.remove(*w.env.id);
+            log::info("{}: removed", id);
+            ++res.removed;
+            return;
+        }
+        w.env.attempts++;
+        w.env.next_attempt = cfg_.schedule.next_attempt(w.env.arrival, now, w.env.attempts);
+        if (cfg_.schedule.warning_due(w.env.arrival, now) && w.env.get_extra("delay-warned").empty() &&
+            !w.env.sender.is_null()) {
+            std::vector<size_t> want;
+            for (size_t i = 0; i < w.env.recipients.size(); ++i)
+                if (w.env.recipients[i].state == RcptState::pending &&
+                    notify_wants(w.env.recipients[i].notify, DsnAction::delayed))
+                    want.push_back(i);
+            if (!want.empty()) {
+                auto incoming = spool_.receive();
+                DsnReport rep;
+                rep.dsn_id = incoming.id();
+                rep.original = &w.env;
+                std::string content = w.claim->read_all();
+                rep.message = content;
+                rep.reporting_mta = cfg_.hostname;
+                rep.now = now;
+                rep.will_retry_until = w.env.arrival + cfg_.schedule.max_lifetime;
+                rep.return_limit = 0;  // headers only in a warning
+                for (size_t i : want) {
+                    auto& r = w.env.recipients[i];
+                    DsnRecipient x;
+                    x.address = r.address;
+                    x.orcpt = r.orcpt;
+                    x.action = DsnAction::delayed;
+                    x.status = parse_reply(r.last, Outcome::temporary);
+                    if (x.status.enhanced[0] != '4') x.status.enhanced = "4.0.0";
+                    x.remote = r.remote;
+                    x.last_attempt = r.updated;
+                    rep.recipients.push_back(std::move(x));
+                }
+                Envelope orig_copy = w.env;
+                orig_copy.ret = "HDRS";
+                rep.original = &orig_copy;
+                DsnMessage m = make_dsn(rep);
+                incoming.write(m.text);
+                Envelope de;
+                Recipient to;
+                to.address = w.env.sender;
+                de.recipients.push_back(to);
+                de.body = m.eight_bit ? "8BITMIME" : "";
+                de.client = "local";
+                de.protocol = "local";
+                de.arrival = now;
+                de.next_attempt = now;
+                incoming.commit(de);
+                ++res.notifications;
+                log::info("{}: sender delay notification: {}", id, rep.dsn_id.str());
+                w.env.set_extra("delay-warned", rep.dsn_id.str());
+            }
+        }
+        spool_.update(w.env);
+    } catch (const Error& e) {
+        log::warning("{}: {}", id, e.what());
+    }
+}
+
+bool QueueRunner::return_to_sender(const QueueId& id) {
+    auto claim = spool_.claim(id);
+    if (!claim) return false;
+    auto env = spool_.load(id);
+    if (!env) return false;
+    std::time_t now = clock::now();
+    Work w;
+    w.claim = std::move(claim);
+    w.env = std::move(*env);
+    w.env.id = id;
+    repair_notifications(w);
+    for (auto& r : w.env.recipients) {
+        if (r.state != RcptState::pending) continue;
+        r.state = RcptState::failed;
+        r.last = "550 5.0.0 returned to sender by the mail administrator" +
+                 (r.last.empty() ? std::string() : " (last error: " + r.last + ")");
+        r.updated = now;
+        log::Delivery d;
+        d.queue_id = id.str();
+        d.to = r.address.str();
+        d.relay = "none";
+        d.delay = double(now - w.env.arrival);
+        d.delays[0] = d.delay;
+        d.dsn = "5.0.0";
+        d.status = "bounced";
+        d.text = r.last;
+        log::write(log::Level::info, log::format(d));
+    }
+    // Held messages are returned too: the envelope moves back first so
+    // that the usual removal applies.
+    if (spool_.is_held(id)) spool_.release(id);
+    PassResult res;
+    spool_.update(w.env);
+    finish(w, now, res);
+    return true;
+}
+
+}  // namespace mta

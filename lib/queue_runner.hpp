@@ -1,0 +1,107 @@
+// queue_runner: one pass over the spool, and the operations on single
+// messages that need the same rules (return to sender, notifications).
+//
+// A pass: take the global lock (<spool>/lock, flock, non-blocking: an
+// overlapping pass returns at once), garbage-collect the spool, claim the
+// due messages (Spool::claim) a chunk at a time, ask mta-route once per
+// domain, group each message's pending recipients by route, and run
+// mta-deliver (local, one run per message) and mta-send (remote; --batch
+// when several messages share a route, so one connection carries them)
+// within a total and a per-destination concurrency limit. Each outcome is
+// written to the envelope (Spool::update) as soon as its stage ends; a
+// message whose recipients are all final is reported (RFC 3464, lib/dsn)
+// and removed; the others get their next attempt from the RetrySchedule.
+#pragma once
+
+#include "retry_schedule.hpp"
+#include "route.hpp"
+#include "spool.hpp"
+
+#include <ctime>
+#include <functional>
+#include <tuple>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace mta {
+
+struct QueueConfig {
+    std::string route_program;    // mta-route
+    std::string send_program;     // mta-send
+    std::string deliver_program;  // mta-deliver
+    int route_timeout = 300;      // seconds for one mta-route run
+    int send_timeout = 3600;      // seconds for one mta-send run
+    int deliver_timeout = 1800;   // seconds for one mta-deliver run
+    int concurrency = 10;         // stage programs running at once
+    int destination_concurrency = 4;  // of those, to one destination
+    int batch_limit = 50;         // messages per mta-send --batch run
+    size_t chunk = 500;           // messages claimed at once
+    size_t return_limit = 50000;  // bytes returned in a bounce without RET=FULL
+    RetrySchedule schedule;
+    std::string hostname;         // Reporting-MTA, MAILER-DAEMON@
+};
+
+struct PassResult {
+    bool locked_out = false;  // another pass holds the lock
+    int messages = 0;         // messages claimed
+    int sent = 0, deferred = 0, bounced = 0;  // recipient outcomes
+    int removed = 0;          // messages that left the spool
+    int notifications = 0;    // DSNs queued
+};
+
+// One stage run of a pass: local recipients of one message (mta-deliver),
+// or the recipients of one or more messages that share a route (mta-send).
+struct StageJob {
+    bool local = false;
+    const Route* route = nullptr;  // the shared route (the local route for local jobs)
+    std::string destination;       // what the per-destination limit counts: domain or relay
+    std::vector<std::pair<size_t, std::vector<size_t>>> parts;  // message index, its recipient indexes
+};
+
+struct DeliveryPlan {
+    std::vector<StageJob> jobs;
+    // Pending recipients whose route is an error: (message, recipient, route).
+    std::vector<std::tuple<size_t, size_t, const Route*>> errors;
+};
+
+// Groups the pending recipients of `messages` by route: one local job per
+// message, one remote job per route and up to batch_limit messages.
+// route_of(lower-cased domain, or "" for a bare local part) never returns null.
+DeliveryPlan plan_deliveries(const std::vector<const Envelope*>& messages,
+                             const std::function<const Route*(const std::string&)>& route_of, int batch_limit);
+
+class QueueRunner {
+public:
+    QueueRunner(const Spool& spool, QueueConfig config);
+
+    // One pass at clock::now(). Throws Error only when the spool itself
+    // is unusable.
+    PassResult run();
+
+    // Returns a message to its sender now: every pending recipient fails
+    // with 5.0.0 and the message is reported and removed. False when the
+    // message is busy (claimed by a pass) or gone.
+    bool return_to_sender(const QueueId& id);
+
+private:
+    struct Work;
+    const Spool& spool_;
+    QueueConfig cfg_;
+    std::map<std::string, Route> routes_;  // this pass's answers, by domain
+    std::mutex mu_;                        // envelope updates and counters
+
+    void process_chunk(const std::vector<QueueId>& ids, std::time_t now, PassResult& res);
+    void resolve(const std::vector<std::string>& domains);
+    void run_job(const StageJob& job, std::vector<std::unique_ptr<Work>>& works, std::time_t now, PassResult& res);
+    void finish(Work& w, std::time_t now, PassResult& res);
+    void notify(Work& w, std::time_t now, PassResult& res);
+    void repair_notifications(Work& w);
+};
+
+// Parses "550 5.1.1 text" (the envelope's last-reply field) into a Status.
+Status parse_reply(std::string_view reply, Outcome fallback);
+
+}  // namespace mta

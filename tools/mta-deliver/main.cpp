@@ -1,0 +1,130 @@
+// mta-deliver: local delivery of one message (see mta-deliver(8)).
+#include "clock.hpp"
+#include "config.hpp"
+#include "local_delivery.hpp"
+#include "log.hpp"
+#include "spool.hpp"
+
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstdio>
+#include <fcntl.h>
+#include <iostream>
+#include <unistd.h>
+
+using namespace mta;
+
+namespace {
+
+std::string read_stdin() {
+    std::string data;
+    char buf[65536];
+    ssize_t n;
+    while ((n = ::read(0, buf, sizeof buf)) != 0) {
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw Error::system("read standard input", errno);
+        }
+        data.append(buf, size_t(n));
+    }
+    // Mailboxes use LF line endings.
+    std::string out;
+    out.reserve(data.size());
+    for (size_t i = 0; i < data.size(); ++i)
+        if (!(data[i] == '\r' && i + 1 < data.size() && data[i + 1] == '\n')) out += data[i];
+    return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"mta-deliver: deliver a message to local mailboxes, programs and LMTP servers"};
+    config::Common common;
+    std::string sender, id, virtual_base;
+    std::vector<std::string> rcpts;
+    bool json = false;
+    local_delivery::Options o;
+    app.add_option("-f,--from", sender, "envelope sender (\"\" or \"<>\" for none)")->required();
+    app.add_option("--id", id, "queue id: read the message from the spool instead of standard input");
+    app.add_option("recipients", rcpts, "recipient addresses")->required();
+    app.add_flag("--json", json, "print result lines as JSON objects");
+    app.add_option("--recipient-delimiter", o.resolver.tables.delimiter, "address extension delimiter")
+        ->capture_default_str();
+    app.add_option("--system-users", o.resolver.tables.system_users, "deliver to system (passwd) users")
+        ->capture_default_str();
+    app.add_option("--virtual-base", virtual_base, "base of relative virtual mailbox paths (default: $MTA_ROOT/mail)");
+    app.add_option("--mail-spool-directory", o.resolver.mail_spool, "directory of system users' mbox files")
+        ->capture_default_str();
+    app.add_option("--home-mailbox", o.resolver.home_mailbox, "mailbox relative to the home directory (Maildir/)");
+    app.add_option("--default-privs", o.resolver.default_privs, "user for alias deliveries of root-owned files")
+        ->capture_default_str();
+    app.add_option("--allow-include-commands", o.resolver.include_commands,
+                   "allow commands and files in :include: files")
+        ->capture_default_str();
+    app.add_option("--lock-timeout", o.mbox.lock_timeout, "seconds to wait for an mbox lock")->capture_default_str();
+    app.add_option("--command-timeout", o.command_timeout, "seconds a command may run")->capture_default_str();
+    app.add_option("--lmtp-timeout", o.lmtp_timeout, "seconds to wait for an LMTP server")->capture_default_str();
+    config::attach(app, "mta-deliver", common);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        int rc = app.exit(e);
+        return rc == 0 ? 0 : ex::usage;
+    }
+
+    try {
+        config::finish(common);
+        log::open("mta/local", common.log);
+        if (o.mbox.lock_timeout < 0 || o.command_timeout <= 0 || o.lmtp_timeout <= 0)
+            throw Error::usage("timeouts must be positive");
+        auto t = local_recipient::default_tables(common);
+        o.resolver.tables.aliases = t.aliases;
+        o.resolver.tables.virtual_table = t.virtual_table;
+        o.resolver.virtual_base = virtual_base.empty() ? config::default_root() + "/mail" : virtual_base;
+        o.resolver.local_domains = config::local_domains(common);
+        o.resolver.hostname = common.hostname;
+        o.spool = common.spool;
+
+        local_delivery::Message m;
+        if (sender == "<>") sender.clear();
+        m.sender = sender.empty() ? Address::null() : Address::parse(sender, Address::Options{true, true, true});
+        std::vector<Address> recipients;
+        for (auto& r : rcpts) {
+            try {
+                recipients.push_back(Address::parse(r, Address::Options{false, true, true}));
+            } catch (const Error& e) {
+                throw Error(e.status(), ex::usage);
+            }
+        }
+        if (!id.empty()) {
+            auto qid = QueueId::parse(id);
+            if (!qid) throw Error::usage("not a queue id: " + id);
+            Spool spool(common.spool);
+            int fd = ::open(spool.path("msg", *qid).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+            if (fd < 0) throw Error(Status::temporary(451, "4.3.0", "cannot open queued message " + id), ex::noinput);
+            durable::Fd f(fd);
+            char buf[65536];
+            ssize_t n;
+            while ((n = ::read(fd, buf, sizeof buf)) > 0) m.data.append(buf, size_t(n));
+            if (n < 0) throw Error::system("read queued message " + id, errno);
+            m.queue_id = id;
+            if (auto env = spool.load(*qid)) m.arrival = env->arrival;
+        } else {
+            m.data = read_stdin();
+            m.queue_id = "-";
+            m.arrival = mta::clock::now();
+        }
+
+        auto results = local_delivery::deliver(o, m, recipients);
+        for (auto& r : results) std::cout << (json ? r.json() : r.str()) << "\n";
+        std::cout.flush();
+        if (!std::cout) return ex::ioerr;
+        return local_delivery::exit_status(results);
+    } catch (const Error& e) {
+        std::cerr << "mta-deliver: " << e.status().text << "\n";
+        return e.exit_code();
+    } catch (const std::exception& e) {
+        std::cerr << "mta-deliver: " << e.what() << "\n";
+        return ex::software;
+    }
+}

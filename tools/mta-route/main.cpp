@@ -1,0 +1,119 @@
+// mta-route: print the next hop for each domain or address (mta-route(8)).
+#include "config.hpp"
+#include "dns_resolver.hpp"
+#include "log.hpp"
+#include "route_lookup.hpp"
+#include "routes_table.hpp"
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <random>
+
+using namespace mta;
+
+namespace {
+
+std::string trim(const std::string& s) {
+    auto b = s.find_first_not_of(" \t\r");
+    if (b == std::string::npos) return "";
+    return s.substr(b, s.find_last_not_of(" \t\r") - b + 1);
+}
+
+// A token for domain= when the input was not a domain: no spaces, not empty.
+std::string sanitized(const std::string& s) {
+    std::string out;
+    for (unsigned char c : s) out.push_back(c > ' ' && c < 0x7f ? char(c) : '?');
+    return out.empty() ? "?" : out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"mta-route: print the next hop for each domain or address"};
+    config::Common common;
+    std::vector<std::string> targets, resolvers;
+    std::string sender, routes_file, protocols = "all", tls = "may";
+    bool json = false, have_sender = false, no_dane = false;
+    int timeout = 5, attempts = 2;
+    app.add_option("target", targets, "domains or addresses (default: one per line on stdin)");
+    auto* sender_opt = app.add_option("--sender,-f", sender, "the envelope sender, for sender-dependent routes ('' or <> for the null sender)");
+    app.add_flag("--json", json, "print JSON lines");
+    app.add_option("--routes", routes_file, "the routes file (default: <etc>/routes)");
+    app.add_option("--resolver", resolvers, "name server ADDR[:PORT] to ask (default: /etc/resolv.conf)")
+        ->allow_extra_args(false);
+    app.add_option("--timeout", timeout, "seconds to wait for each DNS answer")->capture_default_str()->check(CLI::Range(1, 300));
+    app.add_option("--attempts", attempts, "tries per name server")->capture_default_str()->check(CLI::Range(1, 10));
+    app.add_option("--inet-protocols", protocols, "address families: all, ipv4 or ipv6")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"all", "ipv4", "ipv6"}));
+    app.add_option("--tls", tls, "TLS policy of routes that name none: none, may, encrypt, verify, dane")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"none", "may", "encrypt", "verify", "dane"}));
+    app.add_flag("--no-dane", no_dane, "never look up TLSA records");
+    config::attach(app, "mta-route", common);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        int rc = app.exit(e);
+        if (rc == 0) return 0;
+        return dynamic_cast<const CLI::ConfigError*>(&e) || dynamic_cast<const CLI::FileError*>(&e) ? ex::config
+                                                                                                    : ex::usage;
+    }
+    have_sender = sender_opt->count() > 0;
+
+    try {
+        config::finish(common);
+        log::open("mta/route", common.log);
+        std::optional<Address> from;
+        if (have_sender)
+            from = sender.empty() || sender == "<>" ? Address::null()
+                                                    : Address::parse(sender, {.allow_null = true, .utf8 = true});
+        RoutesTable table = RoutesTable::load(routes_file.empty() ? common.table("routes") : routes_file);
+        dns::Resolver resolver({resolvers, timeout, attempts, !no_dane});
+
+        RouteLookupOptions o;
+        o.local_domains = config::local_domains(common);
+        o.hostname = common.hostname;
+        o.local_addresses = interface_addresses();
+        o.ipv6 = protocols != "ipv4";
+        o.ipv4 = protocols != "ipv6";
+        o.dane = !no_dane;
+        o.default_tls = tls;
+        std::mt19937 rng{std::random_device{}()};
+        RouteLookup lookup(o, table, resolver, rng);
+
+        int rc = ex::ok;
+        auto one = [&](const std::string& target) {
+            Route r;
+            try {
+                r = lookup.find(input_domain(target), from);
+            } catch (const Error& e) {
+                std::cerr << "mta-route: " << target << ": " << e.status().text << "\n";
+                r.domain = sanitized(target);
+                r.kind = RouteKind::error;
+                r.error = e.status();
+                if (r.error.outcome == Outcome::ok) r.error = Status::permanent(501, "5.1.2", e.status().text);
+                rc = ex::dataerr;
+            }
+            std::cout << (json ? r.json() : r.str()) << '\n' << std::flush;
+        };
+        if (!targets.empty()) {
+            for (auto& t : targets) one(t);
+        } else {
+            std::string line;
+            while (std::getline(std::cin, line)) {
+                line = trim(line);
+                if (line.empty() || line[0] == '#') continue;
+                one(line);
+            }
+        }
+        if (!std::cout) {
+            std::cerr << "mta-route: cannot write the routes\n";
+            return ex::ioerr;
+        }
+        return rc;
+    } catch (const Error& e) {
+        std::cerr << "mta-route: " << e.status().text << "\n";
+        return e.exit_code();
+    }
+}
