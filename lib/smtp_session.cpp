@@ -8,12 +8,6 @@
 
 namespace mta::smtp {
 
-namespace {
-
-std::string plural_text(std::uint64_t n) { return std::to_string(n); }
-
-}  // namespace
-
 Session::Session(SessionConfig cfg, Peer peer, Backend& backend)
     : cfg_(std::move(cfg)), peer_(std::move(peer)), backend_(backend) {}
 
@@ -249,7 +243,7 @@ void Session::do_helo(const Command& c, bool esmtp) {
     helo_ = c.arg;
     esmtp_ = esmtp;
     if (!esmtp) return reply(250, "", cfg_.hostname);
-    std::vector<std::string> lines = {cfg_.hostname, "PIPELINING", "SIZE " + plural_text(cfg_.max_message_size),
+    std::vector<std::string> lines = {cfg_.hostname, "PIPELINING", "SIZE " + std::to_string(cfg_.max_message_size),
                                       "8BITMIME", "ENHANCEDSTATUSCODES", "SMTPUTF8", "CHUNKING", "DSN"};
     if (cfg_.starttls_available && !cfg_.tls_active) lines.push_back("STARTTLS");
     if (cfg_.auth_available && (cfg_.tls_active || peer_.loopback()) && auth_user_.empty())
