@@ -119,19 +119,19 @@ void Session::feed(std::string_view bytes) {
     while (!closed_ && !tls_pending_ && pos < in_.size()) {
         std::string_view rest(in_.data() + pos, in_.size() - pos);
         if (mode_ == Mode::data) {
-            std::string chunk;
-            size_t used = reader_->feed(rest, chunk);
+            chunk_.clear();  // reused: no allocation per read
+            size_t used = reader_->feed(rest, chunk_);
             pos += used;
-            content(chunk);
+            content(chunk_);
             if (reader_->done()) finish_message();
             continue;
         }
         if (mode_ == Mode::bdat) {
             size_t n = size_t(std::min<std::uint64_t>(bdat_left_, rest.size()));
             if (reader_) {
-                std::string chunk;
-                reader_->feed(rest.substr(0, n), chunk);
-                content(chunk);
+                chunk_.clear();
+                reader_->feed(rest.substr(0, n), chunk_);
+                content(chunk_);
             }
             pos += n;
             bdat_left_ -= n;

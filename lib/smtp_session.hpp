@@ -115,6 +115,7 @@ private:
     Peer peer_;
     Backend& backend_;
     std::string in_;
+    std::string chunk_;  // message content of one read, for the backend
     std::string out_;
     Mode mode_ = Mode::command;
     bool closed_ = false;
