@@ -9,9 +9,12 @@ for p in mta-recv mta-route mta-send mta-deliver mta-queue sendmail mta-setup; d
 done
 check "install: /usr/lib/sendmail points at sbin/sendmail" test "$(readlink "$dest/usr/lib/sendmail")" = ../sbin/sendmail
 check "install: mailq and newaliases in bin" sh -c "test -L $dest/usr/bin/mailq && test -L $dest/usr/bin/newaliases"
-check "install: man pages" sh -c "ls $dest/usr/share/man/man8/mta-recv.8 $dest/usr/share/man/man5/mta-spool.5 $dest/usr/share/man/man7/mta.7"
+for m in "$top"/man/*.[578]; do
+	s=${m##*.}
+	check "install: man page $(basename "$m")" test -f "$dest/usr/share/man/man$s/$(basename "$m")"
+done
 check "install: example config" test -f "$dest/etc/mta/mta.conf.example"
-check "install: mailq via the installed link answers" sh -c "MTA_ROOT=$T/r $dest/usr/sbin/mta-queue init && MTA_ROOT=$T/r $dest/usr/bin/mailq | grep -q 'Mail queue is empty'"
+check "install: mailq via the installed link answers" sh -c "mkdir -p $T/r && MTA_ROOT=$T/r $dest/usr/sbin/mta-queue init && MTA_ROOT=$T/r $dest/usr/bin/mailq | grep -q 'Mail queue is empty'"
 DEMO_ROOT=$T/demo BUILD=$dest/usr/sbin timeout 120 sh "$top/scripts/demo" > "$T/demo.out" 2>&1
 check "install: the demo runs from the installed programs" test $? -eq 0
 check "install: ... and delivers" sh -c "grep -l 'came in through sendmail' $T/demo/mail/bob/Maildir/new/*"
