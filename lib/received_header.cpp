@@ -29,7 +29,7 @@ std::string received_header(const TraceInfo& t) {
         h += " (" + trace_safe(t.client_name.empty() ? "unknown" : t.client_name) + " [" + (v6 ? "IPv6:" : "") +
              trace_safe(t.client_ip) + "])";
     } else if (!t.local_user.empty()) {
-        h += " (" + trace_safe(t.local_user) + ")";
+        h += " (" + t.local_user + ")";  // made by us: "uid 1000"
     }
     h += "\n";
     if (!t.tls.empty()) h += "\t(using " + t.tls + ")\n";  // from OpenSSL, not the client

@@ -8,12 +8,6 @@
 
 namespace mta::smtp {
 
-namespace {
-
-std::string plural_text(std::uint64_t n) { return std::to_string(n); }
-
-}  // namespace
-
 Session::Session(SessionConfig cfg, Peer peer, Backend& backend)
     : cfg_(std::move(cfg)), peer_(std::move(peer)), backend_(backend) {}
 
@@ -125,19 +119,19 @@ void Session::feed(std::string_view bytes) {
     while (!closed_ && !tls_pending_ && pos < in_.size()) {
         std::string_view rest(in_.data() + pos, in_.size() - pos);
         if (mode_ == Mode::data) {
-            std::string chunk;
-            size_t used = reader_->feed(rest, chunk);
+            chunk_.clear();  // reused: no allocation per read
+            size_t used = reader_->feed(rest, chunk_);
             pos += used;
-            content(chunk);
+            content(chunk_);
             if (reader_->done()) finish_message();
             continue;
         }
         if (mode_ == Mode::bdat) {
             size_t n = size_t(std::min<std::uint64_t>(bdat_left_, rest.size()));
             if (reader_) {
-                std::string chunk;
-                reader_->feed(rest.substr(0, n), chunk);
-                content(chunk);
+                chunk_.clear();
+                reader_->feed(rest.substr(0, n), chunk_);
+                content(chunk_);
             }
             pos += n;
             bdat_left_ -= n;
@@ -158,7 +152,7 @@ void Session::feed(std::string_view bytes) {
                     reply(*store_error_);
                     reset_transaction();
                 } else {
-                    reply(250, "2.0.0", "Ok: " + std::to_string(reader_->size()) + " octets received");
+                    reply(250, "2.0.0", "Ok: " + std::to_string(bdat_size_) + " octets received");
                 }
             }
             continue;
@@ -249,7 +243,7 @@ void Session::do_helo(const Command& c, bool esmtp) {
     helo_ = c.arg;
     esmtp_ = esmtp;
     if (!esmtp) return reply(250, "", cfg_.hostname);
-    std::vector<std::string> lines = {cfg_.hostname, "PIPELINING", "SIZE " + plural_text(cfg_.max_message_size),
+    std::vector<std::string> lines = {cfg_.hostname, "PIPELINING", "SIZE " + std::to_string(cfg_.max_message_size),
                                       "8BITMIME", "ENHANCEDSTATUSCODES", "SMTPUTF8", "CHUNKING", "DSN"};
     if (cfg_.starttls_available && !cfg_.tls_active) lines.push_back("STARTTLS");
     if (cfg_.auth_available && (cfg_.tls_active || peer_.loopback()) && auth_user_.empty())
@@ -360,6 +354,7 @@ void Session::do_data(const Command& c) {
 void Session::do_bdat(const Command& c) {
     Bdat b = parse_bdat(c.arg);  // a syntax error leaves the chunk unread: nothing else can be done
     bdat_left_ = b.size;
+    bdat_size_ = b.size;
     bdat_last_ = b.last;
     mode_ = Mode::bdat;
     if (!have_mail_ || env_.recipients.empty()) {

@@ -115,6 +115,7 @@ private:
     Peer peer_;
     Backend& backend_;
     std::string in_;
+    std::string chunk_;  // message content of one read, for the backend
     std::string out_;
     Mode mode_ = Mode::command;
     bool closed_ = false;
@@ -139,6 +140,7 @@ private:
     std::unique_ptr<DataReader> reader_;
     std::optional<Status> store_error_;
     std::uint64_t bdat_left_ = 0;
+    std::uint64_t bdat_size_ = 0;
     bool bdat_last_ = false;
     bool bdat_failed_ = false;  // chunks of a failed BDAT transaction are drained
 

@@ -28,7 +28,7 @@ std::shared_ptr<TlsContext> TlsContext::load(const std::string& cert_file, const
     if (SSL_CTX_use_certificate_chain_file(ctx, cert_file.c_str()) != 1)
         throw Error::config("TLS certificate " + cert_file + ": " + tls_error());
     if (SSL_CTX_use_PrivateKey_file(ctx, key_file.c_str(), SSL_FILETYPE_PEM) != 1)
-        throw Error::config("TLS key " + key_file + ": " + tls_error());
+        throw Error::config("TLS key " + key_file + " cannot be used with certificate " + cert_file + ": " + tls_error());
     if (SSL_CTX_check_private_key(ctx) != 1)
         throw Error::config("TLS key " + key_file + " does not match certificate " + cert_file);
     return c;
