@@ -87,6 +87,11 @@ std::vector<std::string> split_values(std::string_view rhs) {
             }
             line_start = false;
         }
+        if (quoted && (c == '\n' || c == '\r')) {
+            // A value never spans lines: a quote left open is an error, not
+            // a licence to swallow the next lines into a command.
+            throw Error::config("unterminated quote");
+        }
         if (c == '"') {
             quoted = !quoted;
             any_quote = true;
@@ -100,6 +105,7 @@ std::vector<std::string> split_values(std::string_view rhs) {
             cur += c;
         }
     }
+    if (quoted) throw Error::config("unterminated quote");
     finish();
     return out;
 }

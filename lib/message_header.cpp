@@ -55,9 +55,14 @@ public:
                 if (q == '\\') {
                     if (s_.empty()) bad(all_, "unterminated quoted string");
                     q = s_[0];
+                    if (q == '\r' || q == '\n') bad(all_, "line break in a quoted string");
                     s_.remove_prefix(1);
                 } else if (q == '\r' || q == '\n') {
-                    continue;  // folding inside a quoted string
+                    // Folding (CRLF or LF, then white space) is allowed; a
+                    // bare CR or LF is in no RFC 5322 address.
+                    if (q == '\r' && !s_.empty() && s_[0] == '\n') s_.remove_prefix(1);
+                    if (s_.empty() || (s_[0] != ' ' && s_[0] != '\t')) bad(all_, "bare CR or LF in a quoted string");
+                    continue;
                 }
                 t.text += q;
             }
@@ -310,7 +315,7 @@ std::string unfold(std::string_view s) {
 
 std::string HeaderField::value() const {
     std::string v = unfold(std::string_view(raw).substr(name.size() + 1));
-    size_t b = v.find_first_not_of(" \t");
+    size_t b = v.find_first_not_of(" \t\r\n");
     if (b == std::string::npos) return "";
     size_t e = v.find_last_not_of(" \t\r\n");
     return v.substr(b, e - b + 1);
