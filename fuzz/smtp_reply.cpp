@@ -1,54 +1,51 @@
-// Fuzz target: SMTP replies as mta-send reads them from a server
-// (lib/smtp_reply). The input is split into lines at LF (a CR before it
-// removed), fed one at a time, as the client does. Properties: a reply
-// has a code from 200 to 599, its lines are within the limits, its
-// one-line form holds no CR or LF, and its Status agrees with its class.
+// Fuzz target: what an SMTP server says to mta-send, and what mta-send
+// writes after DATA. Replies either parse or throw mta::Error; encoded
+// content never has a bare CR or LF, never a line "." before the end, and
+// is the same whether encoded at once or in two pieces.
+#include "smtp_data.hpp"
 #include "smtp_reply.hpp"
+#include "smtp_transaction.hpp"
 #include "status.hpp"
 
 #include <cstdint>
 #include <cstdlib>
 
-namespace {
-
-void check(const mta::SmtpReply& r) {
-    if (r.code < 200 || r.code > 599) std::abort();
-    if (r.lines.empty() || r.lines.size() > mta::SmtpReplyParser::max_lines) std::abort();
-    for (const auto& l : r.lines)
-        if (l.size() > mta::SmtpReplyParser::max_line) std::abort();
-    if (r.one_line().find_first_of("\r\n") != std::string::npos) std::abort();
-    if (r.text().find_first_of("\r\n") != std::string::npos) std::abort();
-    std::string e = r.enhanced();
-    if (!e.empty() && e[0] - '0' != r.code / 100) std::abort();
-    mta::Status s = r.status();
-    if (r.positive() != (s.outcome == mta::Outcome::ok)) std::abort();
-    if (r.transient() && s.outcome != mta::Outcome::temporary) std::abort();
-    if (r.permanent() && s.outcome != mta::Outcome::permanent) std::abort();
-}
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     std::string_view in(reinterpret_cast<const char*>(data), size);
+
     mta::SmtpReplyParser p;
-    size_t at = 0;
-    while (at < in.size()) {
-        size_t e = in.find('\n', at);
-        std::string_view line = in.substr(at, e == std::string_view::npos ? std::string_view::npos : e - at);
-        at = e == std::string_view::npos ? in.size() : e + 1;
+    std::string_view rest = in;
+    while (!rest.empty()) {
+        auto nl = rest.find('\n');
+        std::string_view line = rest.substr(0, nl);
+        rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
         try {
             if (auto r = p.feed(line)) {
-                check(*r);
-                p.reset();
+                if (r->code < 200 || r->code > 599 || r->lines.empty()) std::abort();
+                mta::Status s = r->status("X.1.0");
+                if (!mta::is_enhanced_code(s.enhanced)) std::abort();
+                (void)mta::parse_ehlo(*r);
             }
-        } catch (const mta::Error&) {
-            p.reset();
+        } catch (const mta::Error& e) {
+            if (e.status().outcome != mta::Outcome::temporary) std::abort();
         }
     }
-    try {
-        check(mta::parse_smtp_reply(in));
-    } catch (const mta::Error&) {
+
+    std::string whole = mta::smtp_data(in);
+    if (whole.size() < 3 || whole.compare(whole.size() - 3, 3, ".\r\n") != 0) std::abort();
+    for (size_t i = 0; i < whole.size(); ++i) {
+        if (whole[i] == '\r' && (i + 1 == whole.size() || whole[i + 1] != '\n')) std::abort();
+        if (whole[i] == '\n' && (i == 0 || whole[i - 1] != '\r')) std::abort();
     }
+    auto end = whole.find("\r\n.\r\n");
+    if (end != std::string::npos && end + 5 != whole.size()) std::abort();
+    if (whole.size() > 3 && whole.compare(0, 3, ".\r\n") == 0) std::abort();
+    std::string pieces;
+    mta::SmtpDataEncoder e;
+    e.feed(in.substr(0, size / 2), pieces);
+    e.feed(in.substr(size / 2), pieces);
+    e.finish(pieces);
+    if (pieces != whole) std::abort();
     return 0;
 }

@@ -61,6 +61,7 @@ using Pkt = std::unique_ptr<ldns_pkt, PktDeleter>;
 
 std::pair<std::string, std::uint16_t> parse_server(const std::string& s) {
     std::string addr = s, port;
+    bool has_port = false;
     if (!s.empty() && s.front() == '[') {
         auto close = s.find(']');
         if (close == std::string::npos) throw Error::usage("bad resolver address " + s);
@@ -68,16 +69,18 @@ std::pair<std::string, std::uint16_t> parse_server(const std::string& s) {
         if (close + 1 < s.size()) {
             if (s[close + 1] != ':') throw Error::usage("bad resolver address " + s);
             port = s.substr(close + 2);
+            has_port = true;
         }
     } else if (auto c = s.find(':'); c != std::string::npos && s.find(':', c + 1) == std::string::npos) {
         addr = s.substr(0, c);
         port = s.substr(c + 1);
+        has_port = true;
     }
     unsigned char b[sizeof(struct in6_addr)];
     if (inet_pton(AF_INET, addr.c_str(), b) != 1 && inet_pton(AF_INET6, addr.c_str(), b) != 1)
         throw Error::usage("resolver must be an IP address[:port], not " + s);
     unsigned p = 53;
-    if (!port.empty()) {
+    if (has_port) {
         auto [e, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
         if (ec != std::errc() || e != port.data() + port.size() || p == 0 || p > 65535)
             throw Error::usage("bad resolver port in " + s);
@@ -88,6 +91,29 @@ std::pair<std::string, std::uint16_t> parse_server(const std::string& s) {
 struct Resolver::Impl {
     ldns_resolver* res = nullptr;
     bool trust_ad = false;
+    std::function<void(const std::string&)> trace;
+
+    // "MX example.org: NOERROR ad: example.org. 300 IN MX 10 mx.example.org. | ..."
+    static std::string describe(const std::string& name, const char* type, ldns_pkt* pkt, const std::string& error) {
+        std::string out = std::string(type) + " " + name + ": ";
+        if (!pkt) return out + error;
+        const char* rn = "rcode?";
+        if (auto* l = ldns_lookup_by_id(ldns_rcodes, int(ldns_pkt_get_rcode(pkt)))) rn = l->name;
+        out += rn;
+        if (ldns_pkt_ad(pkt)) out += " ad";
+        ldns_rr_list* ans = ldns_pkt_answer(pkt);
+        for (size_t i = 0; ans && i < ldns_rr_list_rr_count(ans); ++i) {
+            char* t = ldns_rr2str(ldns_rr_list_rr(ans, i));
+            if (!t) continue;
+            std::string rr = t;
+            free(t);
+            for (char& c : rr)
+                if (c == '\t' || c == '\n') c = ' ';
+            while (!rr.empty() && rr.back() == ' ') rr.pop_back();
+            out += (i ? " | " : ": ") + rr;
+        }
+        return out;
+    }
 
     ~Impl() {
         if (res) ldns_resolver_deep_free(res);
@@ -140,6 +166,7 @@ struct Resolver::Impl {
         for (int hop = 0; hop <= max_cname_hops; ++hop) {
             std::string error;
             Pkt pkt = send(name, type, error);
+            if (trace) trace(describe(name, tname, pkt.get(), error));
             if (!pkt) {
                 out.found = Found::failed;
                 out.error = std::string(tname) + " lookup of " + name + ": " + error;
@@ -196,34 +223,29 @@ struct Resolver::Impl {
 };
 
 Resolver::Resolver(const ResolverOptions& o) : impl_(std::make_unique<Impl>()) {
+    // impl_ owns the ldns resolver from its creation: a throw below frees it.
     ldns_resolver* r = nullptr;
     bool all_loopback = true;
     if (o.servers.empty()) {
         if (ldns_resolver_new_frm_file(&r, nullptr) != LDNS_STATUS_OK || !r)
             throw Error::config("cannot read the name servers of /etc/resolv.conf");
+        impl_->res = r;
     } else {
-        r = ldns_resolver_new();
+        r = impl_->res = ldns_resolver_new();
         if (!r) throw Error::temp("out of memory");
         std::uint16_t port = 0;
         for (auto& s : o.servers) {
             auto [addr, p] = parse_server(s);
-            if (port && p != port) {
-                ldns_resolver_deep_free(r);
-                throw Error::usage("every resolver must use the same port");
-            }
+            if (port && p != port) throw Error::usage("every resolver must use the same port");
             port = p;
             ldns_rdf* a = ldns_rdf_new_frm_str(addr.find(':') == std::string::npos ? LDNS_RDF_TYPE_A : LDNS_RDF_TYPE_AAAA,
                                                addr.c_str());
-            if (!a || ldns_resolver_push_nameserver(r, a) != LDNS_STATUS_OK) {
-                if (a) ldns_rdf_deep_free(a);
-                ldns_resolver_deep_free(r);
-                throw Error::usage("bad resolver address " + s);
-            }
-            ldns_rdf_deep_free(a);
+            ldns_status st = a ? ldns_resolver_push_nameserver(r, a) : LDNS_STATUS_ERR;
+            if (a) ldns_rdf_deep_free(a);
+            if (st != LDNS_STATUS_OK) throw Error::usage("bad resolver address " + s);
         }
         ldns_resolver_set_port(r, port);
     }
-    impl_->res = r;
     if (ldns_resolver_nameserver_count(r) == 0) throw Error::config("no name server configured");
     for (size_t i = 0; i < ldns_resolver_nameserver_count(r); ++i)
         all_loopback = all_loopback && is_loopback(text(ldns_resolver_nameservers(r)[i]));
@@ -240,6 +262,7 @@ Resolver::Resolver(const ResolverOptions& o) : impl_(std::make_unique<Impl>()) {
     ldns_resolver_set_dnssec(r, o.dnssec);
     ldns_resolver_set_edns_udp_size(r, o.dnssec ? 1232 : 0);
     trust_ad_ = impl_->trust_ad = o.dnssec && all_loopback;
+    impl_->trace = o.trace;
 }
 
 Resolver::~Resolver() = default;

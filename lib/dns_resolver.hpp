@@ -14,6 +14,7 @@
 
 #include "route.hpp"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,6 +41,7 @@ struct ResolverOptions {
     int timeout = 5;                   // seconds per try
     int attempts = 2;                  // tries per server
     bool dnssec = true;                // ask for (and trust) the AD bit
+    std::function<void(const std::string&)> trace;  // when set: one line per query and its answer
 };
 
 class Resolver {

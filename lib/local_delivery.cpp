@@ -1,6 +1,7 @@
 #include "local_delivery.hpp"
 
 #include "clock.hpp"
+#include "durable.hpp"
 #include "envelope.hpp"
 #include "lmtp_client.hpp"
 #include "log.hpp"
@@ -14,6 +15,8 @@
 #include <functional>
 #include <grp.h>
 #include <map>
+#include <optional>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -140,6 +143,37 @@ Status forward(const Options& o, const Message& m, const std::string& rcpt, cons
     });
 }
 
+// The mail spool directory (/var/mail) is writable only by root and group
+// mail: root creates a missing mailbox there for its owner, exclusively and
+// never through a link, before the owner's process appends to it.
+std::optional<Status> create_spool_mailbox(const Delivery& d) {
+    if (::geteuid() != 0 || d.owner.uid == 0) return std::nullopt;
+    auto slash = d.destination.rfind('/');
+    std::string dir = d.destination.substr(0, slash), base = d.destination.substr(slash + 1);
+    int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) return Status::temporary(451, "4.3.0", "cannot open " + dir + ": " + std::strerror(errno));
+    durable::Fd dir_fd(dfd);
+    struct stat st;
+    if (::fstatat(dfd, base.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) return std::nullopt;
+    try {
+        durable::fault_point("create", d.destination);
+    } catch (const Error& e) {
+        return e.status();
+    }
+    int fd = ::openat(dfd, base.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        if (errno == EEXIST) return std::nullopt;
+        return Status::temporary(451, "4.3.0", "cannot create " + d.destination + ": " + std::strerror(errno));
+    }
+    durable::Fd f(fd);
+    if (::fchown(fd, d.owner.uid, d.owner.gid) != 0) {
+        int err = errno;
+        ::unlinkat(dfd, base.c_str(), 0);
+        return Status::temporary(451, "4.3.0", "cannot give " + d.destination + " to its owner: " + std::strerror(err));
+    }
+    return std::nullopt;
+}
+
 Attempt one(const Options& o, const Message& m, const Address& rcpt, const Delivery& d) {
     std::string rstr = rcpt.str();
     switch (d.kind) {
@@ -150,6 +184,9 @@ Attempt one(const Options& o, const Message& m, const Address& rcpt, const Deliv
             return Status::ok("delivered to maildir " + d.destination);
         })};
     case Kind::mbox:
+        if (d.in_mail_spool) {
+            if (auto failed = create_spool_mailbox(d)) return {*failed};
+        }
         return {run_as(d.owner, [&] {
             mbox::deliver(d.destination, mbox::from_line(m.sender.str(), clock::now()), prefix_for(m, rstr), m.data,
                           o.mbox);

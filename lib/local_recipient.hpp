@@ -33,6 +33,8 @@ Tables default_tables(const config::Common& c);
 // The local part without its extension: "bob+tag" → "bob".
 std::string base_local_part(const std::string& local, const std::string& delimiter);
 
+// Implemented with local_resolver's lookup, so it agrees with delivery.
+// Throws Error (config, temporary) when a table is malformed.
 bool exists(const Tables& t, const Address& a);
 
 }  // namespace mta::local_recipient

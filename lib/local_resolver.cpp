@@ -189,6 +189,7 @@ void Resolver::system_user(const std::string& name, const Ctx& ctx, int depth, S
     } else {
         d.destination = cfg_.mail_spool + "/" + user;
         d.kind = Kind::mbox;
+        d.in_mail_spool = true;
     }
     st.add(std::move(d));
 }
@@ -219,6 +220,17 @@ void Resolver::expand_include(const std::string& path, const Ctx& outer, int dep
     if (::fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || (sb.st_mode & 002)) {
         ::close(fd);
         return st.fail(Status::temporary(451, "4.7.0", ":include: file " + path + " is not a safe regular file"), outer.via);
+    }
+    // Read only what the rights of the file that named it could read (we
+    // may be root; /etc/shadow is not a mailing list).
+    const Owner& r = outer.rights;
+    bool readable = (sb.st_mode & S_IROTH) || (sb.st_uid == r.uid && (sb.st_mode & S_IRUSR)) ||
+                    (sb.st_gid == r.gid && (sb.st_mode & S_IRGRP)) || ::geteuid() != 0;
+    if (!outer.have_rights || !readable) {
+        ::close(fd);
+        return st.fail(Status::temporary(451, "4.7.0", ":include: file " + path + " is not readable by " +
+                                                           (r.user.empty() ? std::to_string(r.uid) : r.user)),
+                       outer.via);
     }
     std::string text;
     char buf[4096];

@@ -63,6 +63,7 @@ struct Delivery {
     std::string sender;       // envelope sender for a forward (owner- alias) or "" to keep
     Status failure;           // for Kind::failure
     std::string via;          // how it was reached: "alias staff", ".forward of bob"
+    bool in_mail_spool = false;  // a system user's mbox in mail_spool: root may create it
 };
 
 enum class Match { none, virtual_entry, alias, user, postmaster };

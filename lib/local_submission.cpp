@@ -50,7 +50,7 @@ public:
             if (avail >= room) {
                 // Never cut between CR and LF.
                 size_t n = room;
-                if (n > 1 && b[n - 1] == '\r') --n;
+                if (b[n - 1] == '\r' && (n > 1 || !out.empty())) --n;
                 out.append(b, n);
                 pos_ += n;
                 kind = Kind::part;
@@ -101,6 +101,51 @@ std::string quote_local(const std::string& s) {
         q += c;
     }
     return q + "\"";
+}
+
+bool has_8bit(std::string_view s) {
+    return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+}
+
+// The header block: up to the blank line, a line that is not a field
+// (which then starts the body), a lone dot or the end of the input.
+struct Head {
+    MessageHeader header;
+    std::string seg;  // the first body line when body_line
+    Input::Kind kind = Input::Kind::line;
+    bool ended = false;      // the input ended within the header
+    bool body_line = false;  // the body starts without a blank line, with seg
+};
+
+Head read_header(Input& in, bool dots_end) {
+    Head h;
+    bool first = true;
+    while (in.next(h.seg, h.kind, segment_limit)) {
+        if (dots_end && h.kind != Input::Kind::part && h.seg == ".") {
+            h.ended = true;
+            break;
+        }
+        if (h.kind == Input::Kind::part) throw Error::data("header line longer than 65536 bytes");
+        if (first && (h.seg.rfind("From ", 0) == 0 || h.seg.rfind(">From ", 0) == 0)) {
+            first = false;  // an mbox envelope line
+            continue;
+        }
+        first = false;
+        if (h.seg.empty()) break;
+        if (MessageHeader::is_field_start(h.seg) ||
+            (MessageHeader::is_continuation(h.seg) && !h.header.fields().empty())) {
+            h.header.add_line(h.seg);
+            if (h.header.bytes() > header_limit) throw Error::data("message header larger than 1 MiB");
+            if (h.kind == Input::Kind::last) {
+                h.ended = true;
+                break;
+            }
+            continue;
+        }
+        h.body_line = true;
+        break;
+    }
+    return h;
 }
 
 }  // namespace
@@ -180,37 +225,13 @@ Submitted submit(const sendmail::Options& o, const LocalUser& u, const Spool& sp
         throw Error::usage("no recipients: give them on the command line or use -t");
 
     Input in(fd);
-    std::string seg;
-    Input::Kind kind = Input::Kind::line;
     const bool dots_end = !o.ignore_dots;
+    Head head = read_header(in, dots_end);
+    MessageHeader& header = head.header;
+    std::string& seg = head.seg;
+    Input::Kind& kind = head.kind;
+    const bool ended = head.ended;
     auto lone_dot = [&] { return dots_end && kind != Input::Kind::part && seg == "."; };
-
-    // The header block, up to the blank line, a line that is not a field,
-    // a lone dot or the end of the input.
-    MessageHeader header;
-    bool first = true, ended = false, have_body_line = false;
-    while (in.next(seg, kind, segment_limit)) {
-        if (lone_dot()) {
-            ended = true;
-            break;
-        }
-        if (kind == Input::Kind::part) throw Error::data("header line longer than 65536 bytes");
-        if (first && (seg.rfind("From ", 0) == 0 || seg.rfind(">From ", 0) == 0)) {
-            first = false;
-            continue;
-        }
-        first = false;
-        if (seg.empty()) break;
-        if (MessageHeader::is_field_start(seg) || (MessageHeader::is_continuation(seg) && !header.fields().empty())) {
-            header.add_line(seg);
-            if (header.bytes() > header_limit) throw Error::data("message header larger than 1 MiB");
-            if (kind == Input::Kind::last) ended = true;
-            if (ended) break;
-            continue;
-        }
-        have_body_line = true;  // the body starts without a blank line
-        break;
-    }
 
     if (o.extract_recipients) {
         add_unique(rcpts, header_recipients(header, u.mailname));
@@ -227,18 +248,18 @@ Submitted submit(const sendmail::Options& o, const LocalUser& u, const Spool& sp
     msg.write("\n");
 
     // The body: copied line by line, never dot-unstuffed.
-    bool open_line = false;
-    if (have_body_line) {
+    bool open_line = false, eight_bit = has_8bit(header.str());
+    auto copy = [&] {
+        eight_bit = eight_bit || has_8bit(seg);
         msg.write(seg);
         open_line = kind == Input::Kind::part;
         if (!open_line) msg.write("\n");
-    }
+    };
+    if (head.body_line) copy();
     if (!ended) {
         while (in.next(seg, kind, segment_limit)) {
             if (!open_line && lone_dot()) break;
-            msg.write(seg);
-            open_line = kind == Input::Kind::part;
-            if (!open_line) msg.write("\n");
+            copy();
         }
     }
     if (open_line) msg.write("\n");
@@ -246,7 +267,10 @@ Submitted submit(const sendmail::Options& o, const LocalUser& u, const Spool& sp
     env.arrival = now;
     env.client = "local";
     env.protocol = "local";
-    env.body = o.body;
+    // Without -B, 8-bit content is declared so that relays announce it.
+    env.body = !o.body.empty() ? o.body : eight_bit ? "8BITMIME" : "";
+    env.smtputf8 = env.sender.is_utf8() ||
+                   std::any_of(rcpts.begin(), rcpts.end(), [](const Address& a) { return a.is_utf8(); });
     env.ret = o.ret;
     env.envid = o.envid;
     env.set_extra("uid", std::to_string(u.uid));

@@ -6,7 +6,9 @@
 // header up (Received for local submission, Bcc and Return-Path removed,
 // Date, Message-ID and From added when missing), take recipients from the
 // command line and, with -t, from the header, and commit the message
-// through Spool::Incoming. Returns only after the commit; every failure is
+// through Spool::Incoming. 8-bit content without -B is declared 8BITMIME, and
+// UTF-8 addresses mark the envelope SMTPUTF8, so that relays announce them.
+// Returns only after the commit; every failure is
 // an Error whose exit code is the sysexits code to exit with.
 #pragma once
 

@@ -131,8 +131,12 @@ std::string deliver(const std::string& dir_in, std::string_view prefix, std::str
         ::unlinkat(tmp.get(), name.c_str(), 0);
         throw;
     }
-    durable::fault_point("unlink", tmp_path);
-    ::unlinkat(tmp.get(), name.c_str(), 0);
+    // Delivered: a leftover tmp/ file only wastes space (readers clean tmp/).
+    try {
+        durable::fault_point("unlink", tmp_path);
+        ::unlinkat(tmp.get(), name.c_str(), 0);
+    } catch (const Error&) {
+    }
     durable::sync(nw.get(), dir + "/new");
     return new_path;
 }

@@ -5,6 +5,8 @@
 
 #include <cerrno>
 #include <chrono>
+#include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -37,9 +39,7 @@ public:
             }
             if (errno == EACCES || errno == EPERM || errno == EROFS) return;  // fcntl alone
             if (errno != EEXIST) throw Error::system("create " + shown, errno);
-            struct stat st;
-            if (::fstatat(dfd_, name_.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-                std::time(nullptr) - st.st_mtime > o.stale_after) {
+            if (stale(o)) {
                 ::unlinkat(dfd_, name_.c_str(), 0);
                 continue;
             }
@@ -54,6 +54,21 @@ public:
     DotLock& operator=(const DotLock&) = delete;
 
 private:
+    // Older than stale_after, or naming a process of ours that is gone.
+    bool stale(const Options& o) const {
+        struct stat st;
+        if (::fstatat(dfd_, name_.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return false;
+        if (std::time(nullptr) - st.st_mtime > o.stale_after) return true;
+        int fd = ::openat(dfd_, name_.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0) return false;
+        char buf[32] = {0};
+        ssize_t n = ::read(fd, buf, sizeof buf - 1);
+        ::close(fd);
+        if (n <= 0) return false;
+        long pid = std::strtol(buf, nullptr, 10);
+        return pid > 0 && ::kill(pid_t(pid), 0) != 0 && errno == ESRCH;
+    }
+
     int dfd_;
     std::string name_;
     bool held_ = false;

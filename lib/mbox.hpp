@@ -6,8 +6,9 @@
 //   <message, every line matching ^>*From  given one more '>'>
 //   <an empty line>
 // under two locks taken in this order: a dot-lock (<file>.lock, created
-// with O_EXCL; skipped when the directory is not writable; a lock older than
-// stale_after seconds is removed) and an fcntl(2) write lock on the file.
+// with O_EXCL, holding the writer's pid; skipped when the directory is not
+// writable; a lock older than stale_after seconds, or whose pid is not a
+// running process, is removed) and an fcntl(2) write lock on the file.
 // The write is fsynced; on any error the file is truncated back to its old
 // size. A lock still held by another process after lock_timeout seconds is
 // a temporary failure.

@@ -103,20 +103,28 @@ Status run(const Command& c, std::string_view prefix, std::string_view message) 
         ::close(wfd);
         wfd = -1;
     }
-    while (rfd >= 0) {
+    // Until the command has closed its output and taken all of its input
+    // (or stopped reading it), or the time is up.
+    while (rfd >= 0 || wfd >= 0) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) {
             timed_out = true;
             break;
         }
         struct pollfd p[2];
-        int n = 0;
-        p[n++] = {rfd, POLLIN, 0};
-        if (wfd >= 0) p[n++] = {wfd, POLLOUT, 0};
+        int n = 0, ri = -1, wi = -1;
+        if (rfd >= 0) {
+            ri = n;
+            p[n++] = {rfd, POLLIN, 0};
+        }
+        if (wfd >= 0) {
+            wi = n;
+            p[n++] = {wfd, POLLOUT, 0};
+        }
         int r = ::poll(p, nfds_t(n), int(std::min<long long>(left.count(), 1000)));
         if (r < 0 && errno != EINTR) break;
         if (r <= 0) continue;
-        if (p[0].revents) {
+        if (ri >= 0 && p[ri].revents) {
             char buf[4096];
             ssize_t k = ::read(rfd, buf, sizeof buf);
             if (k > 0) {
@@ -126,7 +134,7 @@ Status run(const Command& c, std::string_view prefix, std::string_view message) 
                 rfd = -1;
             }
         }
-        if (wfd >= 0 && n > 1 && p[1].revents) {
+        if (wi >= 0 && p[wi].revents) {
             ssize_t k = ::write(wfd, data.data() + sent, std::min<size_t>(data.size() - sent, 65536));
             if (k > 0) sent += size_t(k);
             // A command that stops reading (EPIPE) is judged by its exit status.

@@ -75,9 +75,14 @@ std::string Route::str() const {
         out += " host=" + h.name + "/" + std::to_string(h.port) + "/" + std::to_string(h.preference) + "/";
         for (size_t i = 0; i < h.addresses.size(); ++i) out += (i ? "," : "") + h.addresses[i];
     }
-    for (auto& t : tlsa)
-        out += " tlsa=" + std::to_string(t.usage) + "/" + std::to_string(t.selector) + "/" + std::to_string(t.mtype) +
-               "/" + t.data;
+    auto record = [](const Tlsa& t) {
+        return std::to_string(t.usage) + "/" + std::to_string(t.selector) + "/" + std::to_string(t.mtype) + "/" + t.data;
+    };
+    for (auto& t : tlsa) out += " tlsa=" + record(t);
+    for (auto& h : host_tls) {
+        if (!h.tls.empty()) out += " hosttls=" + h.host + "/" + h.tls;
+        for (auto& t : h.tlsa) out += " hosttlsa=" + h.host + "/" + record(t);
+    }
     return out;
 }
 
@@ -114,6 +119,27 @@ std::string Route::json() const {
                                        .add("data", tlsa[i].data)
                                        .str();
         o.add_raw("tlsa", ts + "]");
+    }
+    if (!host_tls.empty()) {
+        std::string hs2 = "[";
+        for (size_t i = 0; i < host_tls.size(); ++i) {
+            std::string ts = "[";
+            for (size_t k = 0; k < host_tls[i].tlsa.size(); ++k) {
+                auto& t = host_tls[i].tlsa[k];
+                ts += (k ? "," : "") + json::Object()
+                                           .add("usage", t.usage)
+                                           .add("selector", t.selector)
+                                           .add("mtype", t.mtype)
+                                           .add("data", t.data)
+                                           .str();
+            }
+            json::Object h;
+            h.add("host", host_tls[i].host);
+            if (!host_tls[i].tls.empty()) h.add("tls", host_tls[i].tls);
+            h.add_raw("tlsa", ts + "]");
+            hs2 += (i ? "," : "") + h.str();
+        }
+        o.add_raw("host_tls", hs2 + "]");
     }
     return o.str();
 }
@@ -175,6 +201,24 @@ Route parse_route(std::string_view line) {
             if (parts.size() != 4 || !hex(parts[3])) throw Error::data("route: bad tlsa " + std::string(v));
             r.tlsa.push_back({number<int>(parts[0], "tlsa usage"), number<int>(parts[1], "tlsa selector"),
                               number<int>(parts[2], "tlsa type"), std::string(parts[3])});
+        } else if (key == "hosttls" || key == "hosttlsa") {
+            auto slash = v.find('/');
+            if (slash == std::string_view::npos || !valid_host_name(v.substr(0, slash)))
+                throw Error::data("route: bad " + std::string(key));
+            std::string_view host = v.substr(0, slash), rest = v.substr(slash + 1);
+            Route::HostTls* h = nullptr;
+            for (auto& x : r.host_tls)
+                if (x.host == host) h = &x;
+            if (!h) h = &r.host_tls.emplace_back(Route::HostTls{std::string(host), "", {}});
+            if (key == "hosttls") {
+                if (!is_tls_policy(rest)) throw Error::data("route: bad tls policy " + std::string(rest));
+                h->tls = rest;
+            } else {
+                auto parts = split(rest, '/');
+                if (parts.size() != 4 || !hex(parts[3])) throw Error::data("route: bad hosttlsa " + std::string(v));
+                h->tlsa.push_back({number<int>(parts[0], "tlsa usage"), number<int>(parts[1], "tlsa selector"),
+                                   number<int>(parts[2], "tlsa type"), std::string(parts[3])});
+            }
         } else if (key == "result") {
             r.error.outcome = parse_outcome(v);
         } else if (key == "code") {

@@ -12,7 +12,9 @@
 // host=NAME/PORT/PREFERENCE/ADDR,ADDR... lists hosts in the order to try
 // (equal preferences already shuffled); tlsa=USAGE/SELECTOR/MTYPE/HEX
 // tokens carry the TLSA records of a dane policy; auth=NAME names the
-// credentials entry for a relay. JSON form (--json): the same fields.
+// credentials entry for a relay. A host may have its own, stronger policy:
+// hosttls=NAME/POLICY and hosttlsa=NAME/USAGE/SELECTOR/MTYPE/HEX (DANE for
+// some MX hosts of a domain only). JSON form (--json): the same fields.
 #pragma once
 
 #include "status.hpp"
@@ -48,6 +50,16 @@ struct Route {
     std::vector<Tlsa> tlsa;
     std::string auth;         // credentials entry for a relay, "" none
     Status error;             // for kind error: temporary or permanent
+
+    // Hosts whose TLS policy is stronger than the route's (RFC 7672: DANE
+    // is per MX host). A reader that ignores these uses `tls` for every
+    // host, which is then the policy safe for all of them.
+    struct HostTls {
+        std::string host;        // a host= name
+        std::string tls;         // its policy; "" = the route's
+        std::vector<Tlsa> tlsa;  // its TLSA records, for dane
+    };
+    std::vector<HostTls> host_tls;
 
     std::string str() const;   // the text line, without newline
     std::string json() const;  // one JSON object

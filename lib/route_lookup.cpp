@@ -24,6 +24,7 @@ Route error_route(Route r, Status s) {
     r.kind = RouteKind::error;
     r.hosts.clear();
     r.tlsa.clear();
+    r.host_tls.clear();
     r.auth.clear();
     r.error = std::move(s);
     return r;
@@ -123,6 +124,7 @@ bool RouteLookup::is_self(const RouteHost& h) const {
 }
 
 Route RouteLookup::find(const Domain& domain, const std::optional<Address>& sender) {
+    insecure_.clear();
     Route r;
     r.domain = domain.str();
     r.tls = o_.default_tls;
@@ -174,11 +176,14 @@ Route RouteLookup::direct(const Domain& domain, const std::vector<NextHop>& hops
             for (auto& x : sub.hosts) hosts.push_back(std::move(x));
             r.tls = sub.tls;
             r.tlsa.insert(r.tlsa.end(), sub.tlsa.begin(), sub.tlsa.end());
+            r.host_tls.insert(r.host_tls.end(), sub.host_tls.begin(), sub.host_tls.end());
             continue;
         }
         RouteHost rh{h.host, h.port, int(i), {}};
         unsigned char b[sizeof(struct in6_addr)];
-        if (inet_pton(AF_INET, h.host.c_str(), b) == 1 || inet_pton(AF_INET6, h.host.c_str(), b) == 1) {
+        bool v4 = inet_pton(AF_INET, h.host.c_str(), b) == 1;
+        if (v4 || inet_pton(AF_INET6, h.host.c_str(), b) == 1) {
+            rh.name = v4 ? "[" + h.host + "]" : "[IPv6:" + h.host + "]";  // an address literal names the host
             rh.addresses.push_back(h.host);
             secure = false;  // no TLSA for an address
         } else {
@@ -238,8 +243,9 @@ Route RouteLookup::by_mx(const Domain& domain, const std::string& name, std::uin
         if (is_null_mx(m.records))
             return error_route(r, Status::permanent(556, "5.1.10", "domain " + name + " does not accept mail (null MX)"));
         std::vector<dns::Mx> list;
-        for (auto& x : m.records)
-            if (!x.host.empty()) list.push_back(x);
+        for (auto& x : m.records)  // a target that is no host name could not be written in a route line
+            if (!x.host.empty() && Domain::try_parse(x.host) && !Domain::try_parse(x.host)->is_literal())
+                list.push_back(x);
         list = order_mx(std::move(list), rng_);
         if (list.size() > max_mx_hosts) list.resize(max_mx_hosts);
         for (auto& x : list) {
@@ -250,6 +256,7 @@ Route RouteLookup::by_mx(const Domain& domain, const std::string& name, std::uin
                 address_error = a.error;
             }
             h.addresses = a.records;
+            if (!a.secure) insecure_.insert(x.host);
             hosts.push_back(std::move(h));
         }
         break;
@@ -274,15 +281,23 @@ void RouteLookup::add_dane(Route& r, bool secure) {
     bool wanted = r.tls == "may" || r.tls == "dane";
     if (!wanted) return;
     r.tlsa.clear();
+    r.host_tls.clear();
     if (!o_.dane || !dns_.trusts_ad() || !secure) {
         if (r.tls == "dane") r.tls = "may";  // opportunistic DANE without DNSSEC: plain opportunistic TLS
         return;
     }
     std::vector<RouteHost> kept;
+    std::vector<Route::HostTls> policies;  // hosts with a policy stronger than may
     std::vector<Tlsa> all;
     bool all_dane = true, all_secure = true;
     std::string failed;
     for (auto& h : r.hosts) {
+        if (insecure_.count(h.name)) {
+            // RFC 7672 section 2.2.2: no TLSA lookup for a host whose addresses are not secure.
+            kept.push_back(h);
+            all_dane = all_secure = false;
+            continue;
+        }
         auto t = dns_.tlsa("_" + std::to_string(h.port) + "._tcp." + h.name);
         if (t.found == dns::Found::failed) {
             // RFC 7672 section 2.2: a host whose TLSA records cannot be looked up is not used.
@@ -295,6 +310,8 @@ void RouteLookup::add_dane(Route& r, bool secure) {
             continue;
         }
         auto u = usable_tlsa(t.records);
+        bool seen = std::any_of(policies.begin(), policies.end(), [&](auto& p) { return p.host == h.name; });
+        if (!seen) policies.push_back({h.name, u.empty() ? "encrypt" : "dane", u});
         if (u.empty()) all_dane = false;
         for (auto& x : u) {
             bool dup = std::any_of(all.begin(), all.end(), [&](const Tlsa& y) {
@@ -308,17 +325,18 @@ void RouteLookup::add_dane(Route& r, bool secure) {
         return;
     }
     r.hosts = std::move(kept);
-    // One policy for the route: DANE when every host has usable TLSA
-    // records, mandatory TLS when every host has secure but unusable ones
-    // (RFC 7672 section 2.2), otherwise opportunistic TLS.
+    // The route's policy is the one safe for every host: DANE when every
+    // host has usable TLSA records, mandatory TLS when every host has a
+    // secure TLSA record set (RFC 7672 section 2.2), otherwise
+    // opportunistic TLS. Hosts that deserve more say so in host_tls.
     if (all_dane) {
         r.tls = "dane";
         r.tlsa = std::move(all);
-    } else if (all_secure) {
-        r.tls = "encrypt";
-    } else {
-        r.tls = "may";
+        return;
     }
+    r.tls = all_secure ? "encrypt" : "may";
+    for (auto& p : policies)
+        if (p.tls != r.tls) r.host_tls.push_back(std::move(p));
 }
 
 }  // namespace mta

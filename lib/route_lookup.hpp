@@ -18,6 +18,7 @@
 #include <functional>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -72,6 +73,7 @@ private:
     const RoutesTable& table_;
     dns::Resolver& dns_;
     std::mt19937& rng_;
+    std::set<std::string> insecure_;  // hosts of this lookup whose addresses are not DNSSEC-secure
 };
 
 // The addresses of this host's interfaces (getifaddrs), textual.

@@ -39,6 +39,40 @@ void fail_open(SendReport& rep, const Status& s, bool final, const std::string& 
             if (!r.final) r = RecipientResult{s, final, host};
 }
 
+// Sends message i to its open recipients over c: at most
+// recipient_limit in a transaction, RSET before each but the first on the
+// connection. Recipients refused with 452 (too many recipients, RFC 5321
+// 4.5.3.1.10) go in another transaction as long as each delivers to some.
+// False when the connection can no longer be used.
+bool send_message(Attempt& a, SmtpConnection& c, const ServerFeatures& f, size_t i, const std::string& label,
+                  bool& first) {
+    const SmtpTimeouts& t = a.cfg.timeouts;
+    const size_t limit = std::max<size_t>(1, a.cfg.recipient_limit);
+    auto open = open_recipients(a.report, i);
+    for (size_t start = 0; start < open.size(); start += limit) {
+        std::vector<size_t> which(open.begin() + long(start), open.begin() + long(std::min(open.size(), start + limit)));
+        while (!which.empty()) {
+            if (!first && !reset(c, t)) {
+                log::info("{}: RSET refused; closing the connection", label);
+                c.close();
+                return false;
+            }
+            first = false;
+            if (!send_transaction(c, f, a.messages[i], which, t, label, a.report.results[i])) return false;
+            std::vector<size_t> again;
+            bool progress = false;
+            for (size_t r : which) {
+                const RecipientResult& res = a.report.results[i][r];
+                if (res.status.code == 452 && !res.final) again.push_back(r);
+                else if (res.status.is_ok()) progress = true;
+            }
+            if (!progress) break;
+            which = std::move(again);
+        }
+    }
+    return true;
+}
+
 // One connection to one address. `use_tls` false: a retry in plain text
 // after a failed opportunistic handshake.
 void session(Attempt& a, const RouteHost& h, const std::string& address, bool use_tls) {
@@ -47,7 +81,9 @@ void session(Attempt& a, const RouteHost& h, const std::string& address, bool us
     std::string label = host_label(h.name, address, h.port);
     std::unique_ptr<SmtpConnection> c;
     try {
+        if (a.cfg.trace) std::fprintf(a.cfg.trace, "--- connecting to %s\n", label.c_str());
         c = SmtpConnection::open(address, h.port, t.connect);
+        c->trace(a.cfg.trace);
     } catch (const Error& e) {
         log::info("{}", e.status().text);
         fail_open(a.report, e.status(), false, "-");
@@ -98,17 +134,8 @@ void session(Attempt& a, const RouteHost& h, const std::string& address, bool us
             authenticate(*c, f.auth, *a.cfg.credentials, t);
         }
         bool first = true;
-        for (size_t i = 0; i < a.messages.size(); ++i) {
-            auto which = open_recipients(a.report, i);
-            if (which.empty()) continue;
-            if (!first && !reset(*c, t)) {
-                log::info("{}: RSET refused; closing the connection", label);
-                c->close();
-                return;
-            }
-            first = false;
-            if (!send_transaction(*c, f, a.messages[i], which, t, label, a.report.results[i])) return;
-        }
+        for (size_t i = 0; i < a.messages.size(); ++i)
+            if (!send_message(a, *c, f, i, label, first)) return;
         quit(*c, t);
     } catch (const Error& e) {
         fail_open(a.report, e.status(), e.exit_code() == ex::config, label);

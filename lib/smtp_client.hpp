@@ -30,6 +30,8 @@ struct SmtpClientConfig {
     std::string ca_file;                 // TLS trust anchors ("" system default)
     std::optional<Credentials> credentials;  // for routes with auth=
     bool auth_without_tls = false;       // allow AUTH over a plain connection
+    std::FILE* trace = nullptr;          // copy of the SMTP dialogue (--verbose)
+    size_t recipient_limit = 100;        // RCPTs per transaction (RFC 5321 4.5.3.1.8)
 };
 
 struct SendReport {

@@ -121,6 +121,7 @@ SmtpReply SmtpConnection::read_reply(Seconds timeout, std::string_view stage) {
         std::string_view line(in_.data() + pos_, nl - pos_);
         pos_ = nl + 1;
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (trace_) std::fprintf(trace_, "<<< %.*s\n", int(std::min<size_t>(line.size(), 200)), line.data());
         try {
             if (auto r = parser.feed(line)) return *r;
         } catch (Error& e) {
@@ -132,8 +133,32 @@ SmtpReply SmtpConnection::read_reply(Seconds timeout, std::string_view stage) {
     }
 }
 
+void SmtpConnection::trace_out(std::string_view bytes, std::string_view stage) {
+    if (stage.find("content") != std::string_view::npos) {
+        std::fprintf(trace_, ">>> (%zu bytes of message content)\n", bytes.size());
+        return;
+    }
+    bool secret = stage.find("AUTH") != std::string_view::npos;
+    while (!bytes.empty()) {
+        auto nl = bytes.find('\n');
+        std::string_view line = bytes.substr(0, nl);
+        bytes.remove_prefix(nl == std::string_view::npos ? bytes.size() : nl + 1);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (secret && line.rfind("AUTH ", 0) == 0) {
+            auto sp = line.find(' ', 5);
+            std::fprintf(trace_, ">>> %.*s%s\n", int(sp == std::string_view::npos ? line.size() : sp), line.data(),
+                         sp == std::string_view::npos ? "" : " ********");
+        } else if (secret) {
+            std::fprintf(trace_, ">>> ********\n");
+        } else {
+            std::fprintf(trace_, ">>> %.*s\n", int(line.size()), line.data());
+        }
+    }
+}
+
 void SmtpConnection::write(std::string_view bytes, Seconds timeout, std::string_view stage) {
     if (fd_ < 0) throw lost(stage);
+    if (trace_) trace_out(bytes, stage);
     Deadline d = after(timeout);
     if (tls_) {
         tls_->write(bytes, d);
@@ -166,6 +191,7 @@ size_t SmtpConnection::start_tls(TlsClient& client, TlsPolicy policy, const std:
     size_t dropped = in_.size() - pos_;
     in_.clear();
     pos_ = 0;
+    if (trace_) std::fprintf(trace_, "--- TLS handshake (%zu bytes received before it discarded)\n", dropped);
     tls_ = client.handshake(fd_, policy, host, tlsa, after(timeout));
     return dropped;
 }

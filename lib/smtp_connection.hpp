@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -59,6 +60,10 @@ public:
                      Seconds timeout);
     const TlsSession* tls() const { return tls_.get(); }
 
+    // With a trace stream, the dialogue is copied there: "<<< " lines the
+    // server sent, ">>> " lines written (AUTH data masked, content counted).
+    void trace(std::FILE* to) { trace_ = to; }
+
     const std::string& address() const { return address_; }
     std::uint16_t port() const { return port_; }
     void close();
@@ -70,7 +75,9 @@ private:
     int fd_;
     std::string address_;
     std::uint16_t port_;
+    void trace_out(std::string_view bytes, std::string_view stage);
     std::unique_ptr<TlsSession> tls_;
+    std::FILE* trace_ = nullptr;
     std::string in_;
     size_t pos_ = 0;
 };

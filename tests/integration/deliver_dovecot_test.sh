@@ -8,9 +8,9 @@ command -v dovecot >/dev/null 2>&1 || { skip "dovecot is not installed"; exit 0;
 new_root
 chmod 755 "$T"
 if [ "$(id -u)" = 0 ]; then
-	muid=5000 mgid=5000 internal=dovecot login=dovenull
+	muid=5000 mgid=5000 internal=dovecot login=dovenull group=dovecot
 else
-	muid=$(id -u) mgid=$(id -g) internal=$(id -un) login=$(id -un)
+	muid=$(id -u) mgid=$(id -g) internal=$(id -un) login=$(id -un) group=$(id -gn)
 fi
 D=$T/dovecot
 mkdir -p "$D/run" "$D/state" "$T/mail/alice"
@@ -31,6 +31,7 @@ auth_mechanisms = plain
 auth_username_format = %Ln
 default_internal_user = $internal
 default_login_user = $login
+default_internal_group = $group
 first_valid_uid = 1
 mail_location = maildir:~/Maildir
 passdb {
@@ -41,7 +42,11 @@ userdb {
   driver = passwd-file
   args = $D/passwd
 }
+service anvil {
+  chroot =
+}
 service imap-login {
+  chroot =
   inet_listener imap {
     address = 127.0.0.1
     port = $imap_port
@@ -173,6 +178,14 @@ typ, d = M.fetch(ids[0], "(BODY.PEEK[TEXT])")
 assert d[0][1] == b"hello over LMTP\r\n", d
 M.logout()
 PY
+
+# The same over Dovecot's UNIX-domain LMTP socket.
+printf '@unix.test  lmtp:unix:%s\n' "$D/run/lmtp" >> "$MTA_ROOT/etc/virtual"
+out=$(printf 'Subject: via unix lmtp\n\nhello\n' | deliver -f sender@example.org alice@unix.test nobody@unix.test)
+rc=$?
+check "LMTP over a UNIX socket: per-recipient results, exit 67" sh -c \
+	"test $rc = 67 && printf '%s\n' \"\$1\" | grep -q '^result	-	alice@unix.test	ok	250	2\.0\.0	lmtp:unix:$D/run/lmtp	' &&
+	printf '%s\n' \"\$1\" | grep -q '^result	-	nobody@unix.test	permanent	550	5\.1\.1	'" - "$out"
 
 # LMTP server gone: temporary for every recipient.
 dead=$(free_port)

@@ -194,3 +194,35 @@ rc=$?
 check "an unknown user: 550 5.1.1, exit 67" sh -c "test '$(field "$out" 5) $(field "$out" 6) $rc' = '550 5.1.1 67'"
 "$bin/mta-deliver" -f a@example.org 'bad address@' < /dev/null > /dev/null 2> "$T/err"
 check "a malformed recipient: exit 64 and one line on stderr" sh -c "test $? = 64 && test \$(wc -l < '$T/err') = 1"
+
+# --- a system user's mailbox in the mail spool directory ----------------
+mkdir -p "$T/varmail"
+chmod 755 "$T/varmail"
+out=$(printf 'Subject: system user\n\nhello\n' | deliver --mail-spool-directory "$T/varmail" -f a@example.org nobody@example.test)
+check "a system user (nobody) gets mail in the mail spool directory" sh -c \
+	"test '$(field "$out" 4)' = ok && grep -qx 'Delivered-To: nobody@example.test' '$T/varmail/nobody'"
+if [ "$(id -u)" = 0 ]; then
+	check "... the mbox root created there belongs to the user, mode 0600" \
+		test "$(stat -c %U:%a "$T/varmail/nobody")" = "nobody:600"
+fi
+
+# --- output and configuration -------------------------------------------
+out=$(printf 'Subject: json\n\nx\n' | deliver --json -f a@example.org box@example.test nosuchuser@example.test)
+check "--json prints one JSON object per recipient with the contract's fields" /usr/bin/python3 -c '
+import json, sys
+lines = sys.argv[1].splitlines()
+assert len(lines) == 2, lines
+a, b = (json.loads(l) for l in lines)
+assert a["recipient"] == "box@example.test" and a["result"] == "ok" and a["code"] == 250 and a["host"] == "local", a
+assert b["result"] == "permanent" and b["enhanced"] == "5.1.1" and b["queue_id"] == "-", b
+' "$out"
+printf '[mta-deliver]\nlock-timeout = 1\n' > "$MTA_ROOT/etc/mta.conf"
+echo 1 > "$M/box/mbox.lock"
+start=$(date +%s)
+out=$(printf 'Subject: x\n\ny\n' | deliver -f a@example.org box@example.test)
+took=$(( $(date +%s) - start ))
+rm -f "$M/box/mbox.lock" "$MTA_ROOT/etc/mta.conf"
+check "the [mta-deliver] section of mta.conf sets lock-timeout (gave up after ${took}s)" \
+	sh -c "test '$(field "$out" 4)' = temporary && test $took -le 5"
+"$bin/mta-deliver" box@example.test < /dev/null > /dev/null 2>&1
+check "no -f: usage error, exit 64" test $? = 64

@@ -72,6 +72,14 @@ _25._tcp.mx.insecure.test TLSA 3 1 1 2bb9c2cd9f2bd2e3d1a8ab7f4c4b7c1b1e8d1c2b3a4
 pkix.test MX 10 mx.pkix.test.
 mx.pkix.test A 203.0.113.52
 _25._tcp.mx.pkix.test TLSA 1 1 1 2bb9c2cd9f2bd2e3d1a8ab7f4c4b7c1b1e8d1c2b3a4f5e6d7c8b9a0f1e2d3c4b
+!ad addrinsecure.test
+!ad _25._tcp.mx.addrinsecure.test
+addrinsecure.test MX 10 mx.addrinsecure.test.
+mx.addrinsecure.test A 203.0.113.53
+_25._tcp.mx.addrinsecure.test TLSA 3 1 1 2bb9c2cd9f2bd2e3d1a8ab7f4c4b7c1b1e8d1c2b3a4f5e6d7c8b9a0f1e2d3c4b
+weird.test MX 10 bad_name.weird.test.
+weird.test MX 20 mx2.multi.test.
+bad_name.weird.test A 203.0.113.66
 !sleep slow.test 4
 EOF
 # big.test: more MX records than fit a 1232-byte UDP answer.
@@ -183,6 +191,8 @@ expect "an MX host whose address lookup fails is skipped" "partial.test" \
 	"domain=partial.test kind=mx tls=may host=mx1.multi.test/25/10/2001:db8::1,203.0.113.1"
 expect "NXDOMAIN: permanent 5.1.2" "nx.test" \
 	"domain=nx.test kind=error result=permanent code=550 enhanced=5.1.2 text=domain nx.test does not exist"
+expect "an MX target that is no host name is skipped" "weird.test" \
+	"domain=weird.test kind=mx tls=may host=mx2.multi.test/25/20/203.0.113.2"
 expect "MX host without address: permanent 5.4.4" "dangling.test" \
 	"domain=dangling.test kind=error result=permanent code=550 enhanced=5.4.4 text=no MX host of dangling.test has an address"
 
@@ -215,6 +225,8 @@ expect "insecure MX answer: no DANE" "insecure.test" \
 	"domain=insecure.test kind=mx tls=may host=mx.insecure.test/25/10/203.0.113.51"
 expect "secure but unusable TLSA (PKIX-EE): mandatory TLS" "pkix.test" \
 	"domain=pkix.test kind=mx tls=encrypt host=mx.pkix.test/25/10/203.0.113.52"
+expect "secure MX and TLSA but insecure address records: no DANE (RFC 7672 2.2.2)" "addrinsecure.test" \
+	"domain=addrinsecure.test kind=mx tls=may host=mx.addrinsecure.test/25/10/203.0.113.53"
 expect "--no-dane: no TLSA lookup" "--no-dane dane.test" \
 	"domain=dane.test kind=mx tls=may host=mx.dane.test/25/10/203.0.113.50"
 
@@ -228,6 +240,19 @@ assert a["hosts"] == [{"name": "mx.dane.test", "port": 25, "preference": 10, "ad
 assert a["tlsa"] == [{"usage": 3, "selector": 1, "mtype": 1, "data": sys.argv[2]}], a
 assert [h["preference"] for h in b["hosts"]] == [10, 20, 30], b
 ' "$T/json.out" "$tlsa"
+
+route --json nx.test here.test > "$T/json2.out" 2>"$T/err"
+check "--json error and local routes" /usr/bin/python3 -c '
+import json, sys
+a, b = [json.loads(l) for l in open(sys.argv[1])]
+assert a == {"domain": "nx.test", "kind": "error", "result": "permanent", "code": 550, "enhanced": "5.1.2",
+             "text": "domain nx.test does not exist"}, a
+assert b == {"domain": "here.test", "kind": "local"}, b
+' "$T/json2.out"
+
+route -v alias.test > /dev/null 2>"$T/err"
+check "--verbose: each query and its answer on stderr" grep -q \
+	'^mta-route: dns: MX alias.test: NOERROR: alias.test. *300 *IN *CNAME *real.test. | real.test. *300 *IN *MX *10 *mx1.multi.test.$' "$T/err"
 
 # The routes file.
 cat > "$T/routes" <<'EOF'
@@ -248,9 +273,9 @@ expect "routes file: [host]:port with tls and auth" "--routes $T/routes relay.te
 expect "routes file: .domain matches subdomains, host:port gets an MX lookup" "--routes $T/routes a.b.sub.test" \
 	"domain=a.b.sub.test kind=relay tls=may host=nomx.test/2525/0/2001:db8::10,203.0.113.10"
 expect "routes file: .domain does not match the domain itself" "--routes $T/routes sub.test" \
-	"domain=sub.test kind=relay tls=none host=203.0.113.99/2525/0/203.0.113.99"
+	"domain=sub.test kind=relay tls=none host=[203.0.113.99]/2525/0/203.0.113.99"
 expect "routes file: several next hops in order" "--routes $T/routes lit.test" \
-	"domain=lit.test kind=relay tls=may host=2001:db8::25/25/0/2001:db8::25 host=203.0.113.25/26/1/203.0.113.25"
+	"domain=lit.test kind=relay tls=may host=[IPv6:2001:db8::25]/25/0/2001:db8::25 host=[203.0.113.25]/26/1/203.0.113.25"
 expect "routes file: local" "--routes $T/routes localish.test" "domain=localish.test kind=local"
 expect "routes file: error" "--routes $T/routes blocked.test" \
 	"domain=blocked.test kind=error result=permanent code=550 enhanced=5.7.1 text=no mail for blocked.test, ever"
@@ -259,13 +284,13 @@ expect "routes file: - keeps the MX lookup with the rule's policy" "--routes $T/
 expect "routes file: sender route" "--routes $T/routes --sender alice@sender.test multi.test" \
 	"domain=multi.test kind=relay tls=verify auth=alice host=smart.relay.test/465/0/203.0.113.30"
 expect "routes file: sender domain route" "--routes $T/routes -f bob@bulk.test multi.test" \
-	"domain=multi.test kind=relay tls=may host=203.0.113.90/25/0/203.0.113.90"
+	"domain=multi.test kind=relay tls=may host=[203.0.113.90]/25/0/203.0.113.90"
 expect "routes file: null sender route" "--routes $T/routes --sender <> multi.test" \
-	"domain=multi.test kind=relay tls=may host=203.0.113.91/25/0/203.0.113.91"
+	"domain=multi.test kind=relay tls=may host=[203.0.113.91]/25/0/203.0.113.91"
 expect "routes file: recipient rules come before sender rules" "--routes $T/routes --sender alice@sender.test relay.test" \
 	"domain=relay.test kind=relay tls=encrypt auth=smart host=smart.relay.test/587/0/203.0.113.30"
 expect "routes file: * is the default smarthost" "--routes $T/routes -f carol@elsewhere.test multi.test" \
-	"domain=multi.test kind=relay tls=none host=203.0.113.99/2525/0/203.0.113.99"
+	"domain=multi.test kind=relay tls=none host=[203.0.113.99]/2525/0/203.0.113.99"
 expect "local domains come before the routes file" "--routes $T/routes here.test" "domain=here.test kind=local"
 
 printf 'relay.test [smart.relay.test]:587\nbad.test [unclosed\n' > "$T/badroutes"
@@ -281,7 +306,7 @@ fi
 printf 'multi.test\n\n# comment\nnot a domain!\nnx.test\n' | route --inet-protocols ipv4 > "$T/out" 2>"$T/err"
 rc=$?
 if [ "$rc" -eq 65 ] && [ "$(wc -l < "$T/out")" -eq 3 ] &&
-	sed -n 2p "$T/out" | grep -q '^domain=not?a?domain! kind=error result=permanent code=501 enhanced=5.1.2 ' &&
+	sed -n 2p "$T/out" | grep -q '^domain=invalid kind=error result=permanent code=501 enhanced=5.1.2 text=not a domain!: ' &&
 	sed -n 3p "$T/out" | grep -q '^domain=nx.test kind=error result=permanent' && [ -s "$T/err" ]; then
 	ok "stdin: one line per input, bad input gets an error line, stderr and exit 65"
 else
@@ -293,6 +318,25 @@ route --bogus-option multi.test > /dev/null 2>&1
 check "unknown option: exit 64" test $? -eq 64
 "$bin/mta-route" --log stderr --resolver not-an-address multi.test > /dev/null 2>&1
 check "bad --resolver: exit 64" test $? -eq 64
+
+# The name server over IPv6, and the resolver and routes file from the configuration file.
+port6=$(free_port)
+bg ldns-testns -6 -p "$port6" "$T/zone.data" > "$T/testns6.log" 2>&1
+i=0
+until grep -q 'Listening on port' "$T/testns6.log" 2>/dev/null || [ "$i" -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
+got=$("$bin/mta-route" --log "file:$T/route.log" --resolver "[::1]:$port6" --inet-protocols ipv4 nomx.test 2>&1)
+check "resolver on [::1]:PORT" test "$got" = "domain=nomx.test kind=mx tls=may host=nomx.test/25/0/203.0.113.10"
+printf 'relay.test [smart.relay.test]:587 tls=encrypt\n' > "$MTA_ROOT/etc/routes"
+cat > "$MTA_ROOT/etc/mta.conf" <<EOF
+hostname = mail.ours.test
+log = file:$T/route.log
+[mta-route]
+resolver = 127.0.0.1:$port
+inet-protocols = ipv4
+EOF
+got=$("$bin/mta-route" relay.test nomx.test 2>&1)
+check "resolver, options and <etc>/routes from \$MTA_ROOT/etc/mta.conf" test "$got" = "domain=relay.test kind=relay tls=encrypt host=smart.relay.test/587/0/203.0.113.30
+domain=nomx.test kind=mx tls=may host=nomx.test/25/0/203.0.113.10"
 
 # A name server that does not answer in time: temporary, and bounded.
 start=$(date +%s)

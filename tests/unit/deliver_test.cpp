@@ -143,6 +143,7 @@ TEST_CASE("virtual table entries", "[virtual]") {
 TEST_CASE("alias expansion: recursion, loops, duplicates, owner-, include", "[resolver]") {
     TempDir d;
     std::string inc = d.write("members", "# members\nalice@remote.example\n\"|/bin/cat\"\ncarol\n");
+    std::string secret = d.write("secret", "root:x:0:0:::\n", 0600);
     d.write("aliases",
             "postmaster: root\n"
             "staff: alice@remote.example, team\n"
@@ -159,7 +160,8 @@ TEST_CASE("alias expansion: recursion, loops, duplicates, owner-, include", "[re
             "deep7: deep8\ndeep8: deep9\ndeep9: deep10\ndeep10: deep11\ndeep11: deep12\ndeep12: deep13\n"
             "deep13: deep14\ndeep14: deep15\ndeep15: deep16\ndeep16: deep17\ndeep17: deep18\n"
             "deep18: deep19\ndeep19: deep20\ndeep20: deep21\ndeep21: deep22\ndeep22: x@remote.example\n"
-            "local: staff@local.example\n");
+            "local: staff@local.example\n"
+            "secret: :include:" + secret + "\n");
     d.write("virtual", "vic@virt.example  vic/Maildir/  5000:5000\n@lmtp.example lmtp:unix:/run/lmtp\n");
     local_resolver::Config c;
     c.tables = local_recipient::Tables{d.path + "/aliases", d.path + "/virtual", "+", true};
@@ -184,6 +186,8 @@ TEST_CASE("alias expansion: recursion, loops, duplicates, owner-, include", "[re
     // \root: the mailbox, no further aliasing
     CHECK(describe(r.resolve(A("root@local.example"))) == V{"mbox /var/mail/root", "forward root@remote.example"});
     CHECK(describe(r.resolve(A("bounce@local.example"))) == V{"failure 5.2.1"});
+    // an :include: file its rights (nobody, for a root-owned aliases file) cannot read is refused
+    if (::geteuid() == 0) CHECK(describe(r.resolve(A("secret@local.example"))) == V{"failure 4.7.0"});
     CHECK(describe(r.resolve(A("deep1@local.example"))) == V{"failure 5.4.6"});
     // a local-domain address expands again
     CHECK(describe(r.resolve(A("local@local.example"))).size() == 2);
@@ -355,6 +359,12 @@ TEST_CASE("LMTP data and pipe exit codes", "[lmtp][pipe]") {
     c.extension = "e";
     c.timeout = 10;
     CHECK(pipe_delivery::run(c, "P: 1\n", "body\n").outcome == Outcome::temporary);
+    // a command that closes its output before reading its input gets all of it
+    TempDir d;
+    c.command = "exec >/dev/null 2>&1; sleep 0.2; cat > '" + d.path + "/in'";
+    std::string big(300000, 'x');
+    CHECK(pipe_delivery::run(c, "P: 1\n", big).is_ok());
+    CHECK(std::system(("test $(wc -c < '" + d.path + "/in') = 300005").c_str()) == 0);
     c.command = "sleep 5";
     c.timeout = 1;
     CHECK(pipe_delivery::run(c, "", "x").text.find("time limit") != std::string::npos);

@@ -217,3 +217,50 @@ TEST_CASE("route lines of every kind round-trip", "[route]") {
     CHECK(parse_route(r.str()).error.enhanced == "5.1.10");
     CHECK(parse_route(r.str()).error.text == r.error.text);
 }
+
+TEST_CASE("resolver addresses: ADDR, ADDR:PORT, [ADDR]:PORT", "[route]") {
+    using P = std::pair<std::string, std::uint16_t>;
+    CHECK(dns::parse_server("127.0.0.1") == P{"127.0.0.1", 53});
+    CHECK(dns::parse_server("127.0.0.1:5353") == P{"127.0.0.1", 5353});
+    CHECK(dns::parse_server("::1") == P{"::1", 53});
+    CHECK(dns::parse_server("[::1]:5353") == P{"::1", 5353});
+    CHECK(dns::parse_server("[2001:db8::53]") == P{"2001:db8::53", 53});
+    for (auto bad : {"", "localhost", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:70000", "[::1", "[::1]5353", "[::1]:x",
+                     "1.2.3"})
+        CHECK_THROWS_AS(dns::parse_server(bad), Error);
+}
+
+TEST_CASE("the route lines mta-route prints are read back by parse_route", "[route]") {
+    for (auto line : {
+             "domain=lit.test kind=relay tls=may host=[IPv6:2001:db8::25]/25/0/2001:db8::25 host=[192.0.2.25]/26/1/192.0.2.25",
+             "domain=[192.0.2.77] kind=mx tls=may host=[192.0.2.77]/25/0/192.0.2.77",
+             "domain=relay.test kind=relay tls=encrypt auth=smart host=smart.relay.test/587/0/192.0.2.30",
+             "domain=invalid kind=error result=permanent code=501 enhanced=5.1.2 text=not a domain!: bad domain",
+             "domain=null.test kind=error result=permanent code=556 enhanced=5.1.10 text=domain null.test does not accept mail (null MX)",
+             "domain=here.test kind=local",
+             "domain=m.test kind=mx tls=may host=a.m.test/25/10/192.0.2.1 host=b.m.test/25/20/192.0.2.2 hosttls=a.m.test/dane "
+             "hosttlsa=a.m.test/3/1/1/abcd hosttlsa=a.m.test/2/0/1/ef01 hosttls=b.m.test/encrypt",
+         }) {
+        INFO(line);
+        CHECK(parse_route(line).str() == line);
+    }
+}
+
+TEST_CASE("per-host TLS policies in route lines", "[route]") {
+    auto r = parse_route("domain=m.test kind=mx tls=may host=a.m.test/25/10/192.0.2.1 hosttlsa=a.m.test/3/1/1/abcd "
+                         "hosttls=[192.0.2.9]/encrypt hosttls=a.m.test/dane");
+    REQUIRE(r.host_tls.size() == 2);
+    CHECK(r.host_tls[0].host == "a.m.test");
+    CHECK(r.host_tls[0].tls == "dane");
+    REQUIRE(r.host_tls[0].tlsa.size() == 1);
+    CHECK(r.host_tls[0].tlsa[0].data == "abcd");
+    CHECK(r.host_tls[1].host == "[192.0.2.9]");
+    CHECK(r.host_tls[1].tls == "encrypt");
+    CHECK(r.tls == "may");
+    CHECK(r.tlsa.empty());
+    CHECK(parse_route(r.str()).str() == r.str());
+    CHECK(r.json().find(R"("host_tls":[{"host":"a.m.test","tls":"dane","tlsa":[{"usage":3)") != std::string::npos);
+    for (auto bad : {"hosttls=a.m.test", "hosttls=a.m.test/sometimes", "hosttls=bad_host!/dane",
+                     "hosttlsa=a.m.test/3/1/1", "hosttlsa=a.m.test/3/1/1/xyz", "hosttlsa=/3/1/1/ab"})
+        CHECK_THROWS_AS(parse_route(std::string("domain=m.test kind=mx host=a.m.test/25/0/192.0.2.1 ") + bad), Error);
+}

@@ -1,4 +1,3 @@
-#include "aliases_syntax.hpp"
 #include "local_submission.hpp"
 #include "message_header.hpp"
 #include "sendmail_options.hpp"
@@ -362,6 +361,42 @@ TEST_CASE("submit: a body without a blank line, an empty message, DSN flags", "[
     CHECK(empty.substr(empty.size() - 3) == ">\n\n");
 }
 
+TEST_CASE("submit: lines longer than the read buffer, CRLF across a cut", "[sendmail][submit]") {
+    std::string longline(200 * 1024, 'x');
+    // 65535 x then CRLF: the cut must not separate CR from LF.
+    std::string edge(65535, 'y');
+    // 65536 + 65535 w then CRLF: the CR falls on the last byte of the second cut.
+    std::string edge2(65536 + 65535, 'w');
+    std::string input = "Subject: long\r\n\r\n" + longline + "\r\n" + edge + "\r\n" + longline + "\r\n" + edge2 +
+                        "\r\n.\r\nafter\r\n";
+    std::string msg = after_received(submitted(parse({"bob@x.example"}), input));
+    auto body = msg.substr(msg.find("\n\n") + 2);
+    CHECK(body == longline + "\n" + edge + "\n" + longline + "\n" + edge2 + "\n");
+    // A line that looks like a lone dot only after a cut is not one.
+    std::string dotted = "Subject: d\n\n" + std::string(65536, 'z') + ".\nend\n";
+    std::string kept = after_received(submitted(parse({"bob@x.example"}), dotted));
+    CHECK(kept.substr(kept.size() - 7) == "z.\nend\n");
+    try {
+        submitted(parse({"bob@x.example"}), "Subject: " + longline + "\n\nx\n");
+        FAIL("a 200 KiB header line was accepted");
+    } catch (const Error& e) {
+        CHECK(e.exit_code() == ex::dataerr);
+    }
+}
+
+TEST_CASE("submit: 8-bit content and UTF-8 addresses are declared in the envelope", "[sendmail][submit]") {
+    std::optional<Submitted> m;
+    submitted(parse({"bob@x.example"}), "Subject: s\n\nplain\n", &m);
+    CHECK(m->envelope.body == "");
+    CHECK(!m->envelope.smtputf8);
+    submitted(parse({"bob@x.example"}), "Subject: s\n\nJ\xc3\xb6rg\n", &m);
+    CHECK(m->envelope.body == "8BITMIME");
+    submitted(parse({"-B7BIT", "bob@x.example"}), "Subject: s\n\nJ\xc3\xb6rg\n", &m);
+    CHECK(m->envelope.body == "7BIT");
+    submitted(parse({"j\xc3\xb6rg@x.example"}), "Subject: s\n\nx\n", &m);
+    CHECK(m->envelope.smtputf8);
+}
+
 TEST_CASE("submit: no recipients, bad addresses", "[sendmail][submit]") {
     auto code = [](std::vector<std::string> args, std::string input) {
         try {
@@ -376,17 +411,4 @@ TEST_CASE("submit: no recipients, bad addresses", "[sendmail][submit]") {
     CHECK(code({"-t"}, "To: a@x.example b@x.example\n\nbody\n") == ex::dataerr);
     CHECK(code({"bad address@@x"}, "\n") == ex::dataerr);
     CHECK(code({"-t"}, "To: undisclosed-recipients:;\n\n") == ex::usage);
-}
-
-TEST_CASE("newaliases: the aliases syntax check", "[sendmail][aliases]") {
-    auto ok = check_aliases_text("# comment\n\npostmaster: root\nlist: alice,\n  bob\n\"odd name\": x\n"
-                                 "cmd: \"|/usr/bin/prog -a, b\"\nlong: a, \\\nb\n",
-                                 "aliases");
-    CHECK(ok.errors.empty());
-    CHECK(ok.entries == 5);
-    auto bad = check_aliases_text("nocolon\nempty:\n  \nx y: z\n\"open: a\nq: \"a\n", "aliases");
-    REQUIRE(bad.errors.size() == 5);
-    CHECK(bad.errors[0] == "aliases:1: missing ':' after the name");
-    CHECK(bad.errors[1] == "aliases:2: alias 'empty' has no value");
-    CHECK(check_aliases_text(" leading: x\n", "f").errors.size() == 1);
 }

@@ -19,11 +19,11 @@ std::string trim(const std::string& s) {
     return s.substr(b, s.find_last_not_of(" \t\r") - b + 1);
 }
 
-// A token for domain= when the input was not a domain: no spaces, not empty.
+// The input, printable, for the text of its error line.
 std::string sanitized(const std::string& s) {
     std::string out;
-    for (unsigned char c : s) out.push_back(c > ' ' && c < 0x7f ? char(c) : '?');
-    return out.empty() ? "?" : out;
+    for (unsigned char c : s) out.push_back(c >= ' ' && c < 0x7f ? char(c) : '?');
+    return out;
 }
 
 }  // namespace
@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
     config::Common common;
     std::vector<std::string> targets, resolvers;
     std::string sender, routes_file, protocols = "all", tls = "may";
-    bool json = false, have_sender = false, no_dane = false;
+    bool json = false, have_sender = false, no_dane = false, verbose = false;
     int timeout = 5, attempts = 2;
     app.add_option("target", targets, "domains or addresses (default: one per line on stdin)");
     auto* sender_opt = app.add_option("--sender,-f", sender, "the envelope sender, for sender-dependent routes ('' or <> for the null sender)");
@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
         ->capture_default_str()
         ->check(CLI::IsMember({"none", "may", "encrypt", "verify", "dane"}));
     app.add_flag("--no-dane", no_dane, "never look up TLSA records");
+    app.add_flag("-v,--verbose", verbose, "print each DNS query and its answer on stderr");
     config::attach(app, "mta-route", common);
     try {
         app.parse(argc, argv);
@@ -69,7 +70,9 @@ int main(int argc, char** argv) {
             from = sender.empty() || sender == "<>" ? Address::null()
                                                     : Address::parse(sender, {.allow_null = true, .utf8 = true});
         RoutesTable table = RoutesTable::load(routes_file.empty() ? common.table("routes") : routes_file);
-        dns::Resolver resolver({resolvers, timeout, attempts, !no_dane});
+        dns::ResolverOptions ro{resolvers, timeout, attempts, !no_dane, {}};
+        if (verbose) ro.trace = [](const std::string& line) { std::cerr << "mta-route: dns: " << line << "\n"; };
+        dns::Resolver resolver(ro);
 
         RouteLookupOptions o;
         o.local_domains = config::local_domains(common);
@@ -88,11 +91,11 @@ int main(int argc, char** argv) {
             try {
                 r = lookup.find(input_domain(target), from);
             } catch (const Error& e) {
-                std::cerr << "mta-route: " << target << ": " << e.status().text << "\n";
-                r.domain = sanitized(target);
+                std::cerr << "mta-route: " << sanitized(target) << ": " << e.status().text << "\n";
+                // The line keeps its place; "invalid" (RFC 6761) is no domain anyone has.
+                r.domain = "invalid";
                 r.kind = RouteKind::error;
-                r.error = e.status();
-                if (r.error.outcome == Outcome::ok) r.error = Status::permanent(501, "5.1.2", e.status().text);
+                r.error = Status::permanent(501, "5.1.2", sanitized(target) + ": " + e.status().text);
                 rc = ex::dataerr;
             }
             std::cout << (json ? r.json() : r.str()) << '\n' << std::flush;

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fcntl.h>
+#include <csignal>
 #include <iostream>
 #include <unistd.h>
 
@@ -24,8 +25,9 @@ namespace {
 
 struct Options {
     std::string route_line, host, sender, id, message_file, tls, auth, helo_name, ca_file, credentials;
-    bool batch = false, json = false, auth_without_tls = false, sender_given = false;
+    bool batch = false, json = false, verbose = false, auth_without_tls = false, sender_given = false;
     std::vector<std::string> rcpts;
+    int recipient_limit = 100;
     int connect = 30, greeting = 300, helo = 300, tls_timeout = 300, mail = 300, rcpt = 300, data_init = 120,
         data_block = 180, data_done = 600;
 };
@@ -56,6 +58,8 @@ Route route_for_host(const std::string& spec, const std::string& tls, const std:
             if (spec[close + 1] != ':') throw Error::usage("--host: bad port in " + spec);
             port = spec.substr(close + 2);
         }
+    } else if (spec.find(':') != spec.rfind(':')) {
+        throw Error::usage("--host: write an IPv6 address as [IPv6:address], not " + spec);
     } else if (auto colon = spec.rfind(':'); colon != std::string::npos) {
         name = spec.substr(0, colon);
         port = spec.substr(colon + 1);
@@ -122,6 +126,8 @@ double seconds_since_arrival(const std::string& id) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // A peer that closes while OpenSSL writes must be an error, not a signal.
+    std::signal(SIGPIPE, SIG_IGN);
     CLI::App app{"mta-send: transfer messages to the next hop by SMTP"};
     config::Common common;
     Options o;
@@ -132,12 +138,15 @@ int main(int argc, char** argv) {
     app.add_option("--message", o.message_file, "read the message from FILE instead of stdin");
     app.add_flag("--batch", o.batch, "several spooled messages over one connection: jobs on stdin");
     app.add_flag("--json", o.json, "print results as JSON lines");
+    app.add_flag("-v,--verbose", o.verbose, "copy the SMTP dialogue to stderr (passwords masked)");
     app.add_option("--tls", o.tls, "TLS policy: none, may, encrypt, verify, dane (default: the route's)");
     app.add_option("--auth", o.auth, "credentials entry to log in with (with --host)");
     app.add_option("--helo-name", o.helo_name, "name to send in EHLO (default: hostname)");
     app.add_option("--tls-ca-file", o.ca_file, "PEM file of trusted CAs (default: the system's)");
     app.add_option("--credentials", o.credentials, "credentials file (default: <etc>/credentials)");
     app.add_flag("--auth-without-tls", o.auth_without_tls, "allow AUTH over a connection without TLS");
+    app.add_option("--recipient-limit", o.recipient_limit, "recipients per transaction; more go in further ones")
+        ->capture_default_str();
     app.add_option("--connect-timeout", o.connect, "seconds to wait for a connection")->capture_default_str();
     app.add_option("--greeting-timeout", o.greeting, "seconds to wait for the greeting")->capture_default_str();
     app.add_option("--helo-timeout", o.helo, "seconds to wait for EHLO, STARTTLS, AUTH replies")->capture_default_str();
@@ -173,6 +182,9 @@ int main(int argc, char** argv) {
         cfg.helo_name = o.helo_name.empty() ? common.hostname : o.helo_name;
         cfg.ca_file = o.ca_file;
         cfg.auth_without_tls = o.auth_without_tls;
+        if (o.verbose) cfg.trace = stderr;
+        if (o.recipient_limit <= 0) throw Error::usage("--recipient-limit must be positive");
+        cfg.recipient_limit = size_t(o.recipient_limit);
         cfg.timeouts.connect = Seconds(o.connect);
         cfg.timeouts.greeting = Seconds(o.greeting);
         cfg.timeouts.helo = Seconds(o.helo);

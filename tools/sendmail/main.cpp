@@ -3,7 +3,7 @@
 // The command line is sendmail's own (lib/sendmail_options); the shared keys
 // and [sendmail]'s come from the config file only. Set-uid to the spool
 // owner, the program trusts nothing from its caller (lib/privilege).
-#include "aliases_syntax.hpp"
+#include "aliases.hpp"
 #include "config.hpp"
 #include "local_submission.hpp"
 #include "log.hpp"
@@ -14,7 +14,11 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -41,10 +45,10 @@ Setup load(const sendmail::Options& o) {
     CLI::App app{"sendmail"};
     config::attach(app, "sendmail", s.common);
     app.add_option("--mailname", s.mailname, "domain of the default sender (default: /etc/mailname, else hostname)");
-    std::string root;
+    std::string home;
     if (privilege::elevated()) {
-        root = privilege::elevated_root();
-        for (auto f : {root + "/etc/mta.conf", std::string("/etc/mta/mta.conf")})
+        home = privilege::elevated_root();
+        for (auto f : {home + "/etc/mta.conf", std::string("/etc/mta/mta.conf")})
             if (exists(f)) {
                 s.config_file = f;
                 break;
@@ -59,9 +63,13 @@ Setup load(const sendmail::Options& o) {
     } catch (const CLI::ParseError& e) {
         throw Error::config("configuration: " + std::string(e.what()));
     }
-    if (!root.empty()) {
-        if (s.common.spool.empty()) s.common.spool = root + "/spool";
-        if (s.common.etc.empty()) s.common.etc = root + "/etc";
+    if (!home.empty()) {
+        // Keys the configuration leaves out: the spool is the home directory
+        // when it is one (mta-setup's layout), else ~/spool; the tables are
+        // next to the configuration file.
+        if (s.common.spool.empty()) s.common.spool = exists(home + "/env") ? home : home + "/spool";
+        if (s.common.etc.empty())
+            s.common.etc = s.config_file.empty() ? home + "/etc" : s.config_file.substr(0, s.config_file.rfind('/'));
     }
     config::finish(s.common);
     if (s.mailname.empty()) s.mailname = read_mailname("/etc/mailname", s.common.hostname);
@@ -73,7 +81,7 @@ Setup load(const sendmail::Options& o) {
 [[noreturn]] void run_sibling(const Setup& s, const std::string& name, std::vector<std::string> tail) {
     std::vector<std::string> args{name};
     if (!s.config_file.empty()) args.insert(args.end(), {"--config", s.config_file});
-    args.insert(args.end(), {"--spool", s.common.spool});
+    args.insert(args.end(), {"--spool", s.common.spool, "--etc", s.common.etc});
     args.insert(args.end(), tail.begin(), tail.end());
     privilege::exec(privilege::sibling(name), args);
 }
@@ -101,13 +109,16 @@ int verify(const sendmail::Options& o, const Setup& s) {
     return ex::ok;
 }
 
+// Our aliases are read as text by local delivery: nothing to compile, so
+// newaliases checks that the file parses, as mta-deliver will parse it.
 int newaliases(const sendmail::Options& o, const Setup& s) {
     std::string file = !o.alias_file.empty() && !privilege::elevated() ? o.alias_file : s.common.table("aliases");
-    AliasesCheck c = check_aliases_file(file);
-    for (auto& e : c.errors) std::fprintf(stderr, "%s: %s\n", program.c_str(), e.c_str());
-    if (!c.errors.empty())
-        throw Error::data(file + ": " + std::to_string(c.errors.size()) + " error(s); the file is used as it is");
-    std::printf("%s: %zu aliases\n", file.c_str(), c.entries);
+    std::ifstream in(file, std::ios::binary);
+    if (!in && errno != ENOENT) throw Error::config("cannot read " + file + ": " + std::strerror(errno));
+    std::ostringstream text;
+    if (in) text << in.rdbuf();
+    auto entries = aliases::parse(text.str(), file);  // throws Error (config) naming the line
+    std::printf("%s: %zu aliases\n", file.c_str(), entries.size());
     return ex::ok;
 }
 
@@ -132,7 +143,9 @@ int main(int argc, char** argv) {
         case sendmail::Mode::aliases: return newaliases(o, s);
         case sendmail::Mode::list: run_sibling(s, "mta-queue", {"list"});
         case sendmail::Mode::run_queue: run_sibling(s, "mta-queue", {"run"});
-        case sendmail::Mode::smtp: run_sibling(s, "mta-recv", {"--local"});
+        case sendmail::Mode::smtp:
+            Spool(s.common.spool).create();  // as for a message on stdin
+            run_sibling(s, "mta-recv", {"--local"});
         }
         return ex::software;
     } catch (const Error& e) {

@@ -1,0 +1,98 @@
+#!/bin/sh
+# mta-deliver killed (MTA_CRASH_AT) or failing (MTA_FAIL_AT) at every
+# durable step of a Maildir and of an mbox delivery: the mailbox always
+# holds either nothing new or the complete message, and a failure is
+# reported as temporary.
+. "$(dirname "$0")/lib.sh"
+
+new_root
+chmod 755 "$T"
+owner=""
+[ "$(id -u)" = 0 ] && owner=5002:5002
+M=$T/mail
+mkdir -p "$M"
+[ -n "$owner" ] && chown "$owner" "$M"
+printf 'md@example.test  %s/md/Maildir/  %s\nbox@example.test  %s/box  %s\n' "$M" "$owner" "$M" "$owner" > "$MTA_ROOT/etc/virtual"
+msg='Subject: crash test\n\nline one\nline two\n'
+deliver() { printf "$msg" | "$bin/mta-deliver" --log "file:$T/mail.log" -f a@example.org "$@"; }
+
+# How many durable steps does one delivery take? (Written by the delivery
+# process, which runs as the mailbox owner under root.)
+mkdir -p "$T/fault"
+chmod 1777 "$T/fault"
+rm -f "$T/fault/trace"
+MTA_FAULT_TRACE=$T/fault/trace deliver md@example.test > /dev/null
+md_steps=$(wc -l < "$T/fault/trace")
+rm -f "$T/fault/trace"
+MTA_FAULT_TRACE=$T/fault/trace deliver box@example.test > /dev/null
+box_steps=$(wc -l < "$T/fault/trace")
+check "a Maildir delivery passes durable fault points ($md_steps)" test "$md_steps" -ge 4
+check "an mbox delivery passes durable fault points ($box_steps)" test "$box_steps" -ge 2
+sed 's/^/# /' "$T/fault/trace"
+
+maildir_state() {  # prints "none", "complete" or "broken"
+	/usr/bin/python3 - "$M/md/Maildir" <<'PY'
+import os, sys
+md = sys.argv[1]
+new = os.listdir(md + "/new") if os.path.isdir(md + "/new") else []
+if not new:
+    print("none"); sys.exit()
+ok = len(new) == 1
+for n in new:
+    data = open(md + "/new/" + n, "rb").read()
+    ok = ok and data.startswith(b"Return-Path: <a@example.org>\nDelivered-To: md@example.test\nSubject: crash test\n\nline one\nline two\n")
+    ok = ok and n.endswith(",S=%d,W=%d" % (len(data), len(data) + data.count(b"\n")))
+print("complete" if ok else "broken")
+PY
+}
+
+bad=""
+n=1
+while [ "$n" -le "$md_steps" ]; do
+	for mode in CRASH FAIL; do
+		rm -rf "$M/md"
+		out=$(env "MTA_${mode}_AT=$n" sh -c "printf '$msg' | '$bin/mta-deliver' --log 'file:$T/mail.log' -f a@example.org md@example.test" 2>/dev/null)
+		rc=$?
+		state=$(maildir_state)
+		case "$state" in none | complete) ;; *) bad="$bad md-$mode-$n:$state" ;; esac
+		# Reported: ok only when complete; otherwise temporary or no line at all (killed).
+		result=$(printf '%s\n' "$out" | awk -F '\t' '{ print $4 }')
+		case "$result:$state" in
+		ok:complete | temporary:none | temporary:complete | :none | :complete) ;;
+		*) bad="$bad md-$mode-$n:$result:$state:rc$rc" ;;
+		esac
+	done
+	n=$((n + 1))
+done
+check "Maildir: a crash or failure at each of $md_steps steps leaves nothing or the complete message" \
+	sh -c "test '$md_steps' -ge 4 && test -z '$bad'"
+[ -n "$bad" ] && echo "# $bad"
+
+bad=""
+n=1
+while [ "$n" -le "$box_steps" ]; do
+	for mode in CRASH FAIL; do
+		rm -f "$M/box"
+		printf 'seed\n' | "$bin/mta-deliver" --log "file:$T/mail.log" -f seed@example.org box@example.test > /dev/null
+		before=$(stat -c %s "$M/box")
+		out=$(env "MTA_${mode}_AT=$n" sh -c "printf '$msg' | '$bin/mta-deliver' --log 'file:$T/mail.log' -f a@example.org box@example.test" 2>/dev/null)
+		result=$(printf '%s\n' "$out" | awk -F '\t' '{ print $4 }')
+		count=$(/usr/bin/python3 -c "
+import mailbox, sys
+msgs = list(mailbox.mbox(sys.argv[1], create=False))
+full = [m for m in msgs if m['Subject'] == 'crash test' and m.get_payload() == 'line one\nline two\n']
+print(len(msgs), len(full))" "$M/box")
+		after=$(stat -c %s "$M/box")
+		case "$result:$count" in
+		ok:"2 1") ;;
+		temporary:"1 0" | :"1 0") [ "$after" = "$before" ] || bad="$bad box-$mode-$n:size" ;;
+		temporary:"2 1" | :"2 1") ;;
+		*) bad="$bad box-$mode-$n:$result:$count" ;;
+		esac
+	done
+	n=$((n + 1))
+done
+check "mbox: a crash or failure at each of $box_steps steps leaves the old size or the complete message" \
+	sh -c "test '$box_steps' -ge 2 && test -z '$bad'"
+[ -n "$bad" ] && echo "# $bad"
+check "mbox: no dot-lock is left behind by a failure" test ! -e "$M/box.lock"
