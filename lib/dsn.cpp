@@ -161,6 +161,8 @@ DsnMessage make_dsn(const DsnReport& r) {
     // the message when it is small, else its headers.
     bool full = orig.ret == "FULL" || (orig.ret.empty() && r.message.size() <= r.return_limit);
     if (orig.ret == "HDRS") full = false;
+    // RET is about failures (RFC 3461 4.3): other reports carry headers only.
+    if (!any_failed) full = false;
     std::string_view returned = full ? r.message : headers;
 
     DsnMessage out;
@@ -239,7 +241,7 @@ DsnMessage make_dsn(const DsnReport& r) {
         m += "Content-Description: Undelivered Message\n";
         m += std::string("Content-Type: message/") + (global ? "global" : "rfc822") + "\n";
     } else {
-        m += "Content-Description: Undelivered Message Headers\n";
+        m += std::string("Content-Description: ") + (any_failed ? "Undelivered " : "") + "Message Headers\n";
         m += std::string("Content-Type: ") + (global ? "message/global-headers" : "text/rfc822-headers") + "\n";
     }
     if (returned8) m += "Content-Transfer-Encoding: 8bit\n";

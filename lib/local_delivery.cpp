@@ -331,7 +331,7 @@ std::vector<ResultLine> deliver(const Options& o, const Message& m, const std::v
         l.text = r.status.code ? std::to_string(r.status.code) + " " + r.status.enhanced + " " + r.status.text
                                : r.status.text;
         if (r.status.is_ok()) l.text = r.status.text;
-        log::write(r.status.is_ok() ? log::Level::info : log::Level::warning, log::format(l));
+        log::delivery(l, r.status.is_ok() ? log::Level::info : log::Level::warning);
         out.push_back(std::move(r));
     }
     return out;

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <fcntl.h>
 #include <syslog.h>
@@ -81,6 +82,11 @@ void write(Level level, std::string_view text) {
         }
     }
     [[maybe_unused]] auto n = ::write(2, line.data(), line.size());
+}
+
+void delivery(const Delivery& d, Level level) {
+    if (const char* q = std::getenv("MTA_QUEUE_RUN"); q && *q) return;
+    write(level, format(d));
 }
 
 std::string format_delay(double s) {

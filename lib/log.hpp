@@ -46,6 +46,10 @@ struct Delivery {
     std::string text;        // the reason
 };
 std::string format(const Delivery& d);
+// Logs a delivery line — unless this process is a stage run by mta-queue
+// (MTA_QUEUE_RUN set in its environment): then the runner logs the line,
+// once, with the delays it measured, and pflogsumm counts each delivery once.
+void delivery(const Delivery& d, Level level = Level::info);
 // Postfix's rounding: integral above 100 s, two significant digits below.
 std::string format_delay(double seconds);
 

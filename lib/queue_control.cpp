@@ -7,7 +7,12 @@
 #include "retry_schedule.hpp"
 #include "status.hpp"
 
+#include <algorithm>
+#include <cerrno>
+#include <dirent.h>
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
 namespace mta {
 
@@ -21,22 +26,59 @@ std::string lower(std::string s) {
 
 }  // namespace
 
+namespace {
+
+// Every queued message with its directory, by id: one readdir per directory.
+std::vector<std::pair<QueueId, bool>> queued(const Spool& s) {
+    std::vector<std::pair<QueueId, bool>> out;
+    for (bool held : {false, true}) {
+        std::string dir = s.root() + (held ? "/hold" : "/env");
+        DIR* d = ::opendir(dir.c_str());
+        if (!d) throw Error::system("open directory " + dir, errno);
+        while (struct dirent* e = ::readdir(d))
+            if (e->d_name[0] != '.')
+                if (auto id = QueueId::parse(e->d_name)) out.emplace_back(*id, held);
+        ::closedir(d);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::optional<Envelope> read_envelope(const Spool& s, const QueueId& id, bool held) {
+    std::string p = s.path(held ? "hold" : "env", id);
+    int fd = ::open(p.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) return s.load(id);  // moved meanwhile
+        throw Error::system("open " + p, errno);
+    }
+    std::string text;
+    char buf[16384];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) text.append(buf, size_t(n));
+    int err = errno;
+    ::close(fd);
+    if (n < 0) throw Error::system("read " + p, err);
+    Envelope e = parse_envelope(text);
+    e.id = id;
+    return e;
+}
+
+}  // namespace
+
 size_t print_list(const Spool& s, bool json, std::FILE* out) {
     static char buf[1 << 16];
     std::setvbuf(out, buf, _IOFBF, sizeof buf);
     size_t n = 0;
     std::uint64_t bytes = 0;
-    for (auto& id : s.list()) {
+    for (auto& [id, held] : queued(s)) {
         std::optional<Envelope> e;
         try {
-            e = s.load(id);
+            e = read_envelope(s, id, held);
         } catch (const Error& err) {
             std::fprintf(stderr, "mta-queue: %s: %s\n", id.str().c_str(), err.what());
             continue;
         }
         if (!e) continue;  // delivered while we listed
-        e->id = id;
-        bool held = s.is_held(id);
         std::string text = json ? mailq_json(*e, held) + "\n" : mailq_entry(*e, held);
         if (!json && n == 0) std::fputs(mailq_header().c_str(), out);
         std::fwrite(text.data(), 1, text.size(), out);

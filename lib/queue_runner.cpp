@@ -21,6 +21,7 @@ namespace mta {
 namespace {
 
 using steady = std::chrono::steady_clock;
+constexpr std::time_t recovery_interval = 3600;
 
 std::string lower(std::string s) {
     for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
@@ -37,7 +38,12 @@ class PassLock {
 public:
     explicit PassLock(const std::string& root) {
         std::string p = root + "/lock";
-        fd_ = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        fd_ = ::open(p.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd_ >= 0) {
+            mark_recovery(0);  // new: recovery has never run
+        } else if (errno == EEXIST) {
+            fd_ = ::open(p.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+        }
         if (fd_ < 0) throw Error::system("open " + p, errno);
         while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
             if (errno == EINTR) continue;
@@ -53,6 +59,14 @@ public:
         if (fd_ >= 0) ::close(fd_);
     }
     bool held() const { return held_; }
+    std::time_t last_recovery() const {
+        struct stat st;
+        return ::fstat(fd_, &st) == 0 ? st.st_mtime : 0;
+    }
+    void mark_recovery(std::time_t t) const {
+        struct timespec ts[2] = {{t, 0}, {t, 0}};
+        ::futimens(fd_, ts);
+    }
 
 private:
     int fd_ = -1;
@@ -193,6 +207,7 @@ struct QueueRunner::Work {
     bool dying = false;      // lifetime over: a temporary failure is final
     steady::time_point claimed;
     bool touched = false;    // outcomes recorded before any stage ran
+    bool removed = false;    // finished and removed during the pass
 };
 
 
@@ -207,10 +222,15 @@ PassResult QueueRunner::run() {
         return res;
     }
     std::time_t now = clock::now();
-    auto rec = spool_.recover(now);
-    if (rec.temporary_removed || rec.orphans_removed)
-        log::info("recovery: removed {} temporary files and {} orphaned messages", rec.temporary_removed,
-                  rec.orphans_removed);
+    // Recovery removes only files older than 36 hours, so once an hour is
+    // as good as every run; the lock file's mtime says when it last ran.
+    if (lock.last_recovery() > now || now - lock.last_recovery() >= recovery_interval) {
+        auto rec = spool_.recover(now);
+        if (rec.temporary_removed || rec.orphans_removed)
+            log::info("recovery: removed {} temporary files and {} orphaned messages", rec.temporary_removed,
+                      rec.orphans_removed);
+        lock.mark_recovery(now);
+    }
     routes_.clear();
     std::vector<QueueId> due = spool_.due(now);
     for (size_t i = 0; i < due.size(); i += cfg_.chunk) {
@@ -242,6 +262,18 @@ std::string dsn_mark(const Recipient& r) {
     for (auto& [k, v] : r.extra)
         if (k == "dsn") return v;
     return "";
+}
+// True when a finished message still owes its sender a report (or a log
+// line saying why not).
+bool owes_report(const Envelope& e) {
+    for (auto& r : e.recipients) {
+        if (!dsn_mark(r).empty()) continue;
+        if (r.state == RcptState::failed) return true;
+        if (r.state == RcptState::sent && r.remote == "local" && !r.notify.empty() &&
+            notify_wants(r.notify, DsnAction::delivered))
+            return true;
+    }
+    return false;
 }
 void set_dsn_mark(Recipient& r, std::string v) {
     for (auto& [k, val] : r.extra)
@@ -469,7 +501,15 @@ void QueueRunner::run_job(const StageJob& job, std::vector<std::unique_ptr<Work>
             (st.outcome == Outcome::ok ? res.sent : final ? res.bounced : res.deferred)++;
         }
         try {
-            spool_.update(w->env);
+            if (w->env.all_final() && !owes_report(w->env)) {
+                // Nothing more to do: the removal is the record.
+                spool_.remove(*w->env.id);
+                log::info("{}: removed", id);
+                w->removed = true;
+                ++res.removed;
+            } else {
+                spool_.update(w->env);
+            }
         } catch (const Error& err) {
             log::warning("{}: cannot record outcomes: {}", id, err.what());
         }
@@ -559,6 +599,7 @@ void QueueRunner::notify(Work& w, std::time_t now, PassResult& res) {
 
 void QueueRunner::finish(Work& w, std::time_t now, PassResult& res) {
     std::lock_guard lk(mu_);
+    if (w.removed) return;
     const std::string& id = w.env.id->str();
     try {
         notify(w, now, res);

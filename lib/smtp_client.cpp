@@ -77,7 +77,16 @@ bool send_message(Attempt& a, SmtpConnection& c, const ServerFeatures& f, size_t
 // after a failed opportunistic handshake.
 void session(Attempt& a, const RouteHost& h, const std::string& address, bool use_tls) {
     const SmtpTimeouts& t = a.cfg.timeouts;
-    TlsPolicy policy = parse_tls_policy(a.route.tls);
+    // DANE is per MX host (RFC 7672): a host may carry its own, stronger
+    // policy and TLSA records (hosttls=, hosttlsa= in the route line).
+    std::string policy_name = a.route.tls;
+    const std::vector<Tlsa>* tlsa = &a.route.tlsa;
+    for (auto& ht : a.route.host_tls) {
+        if (ht.host != h.name) continue;
+        if (!ht.tls.empty()) policy_name = ht.tls;
+        if (!ht.tlsa.empty()) tlsa = &ht.tlsa;
+    }
+    TlsPolicy policy = parse_tls_policy(policy_name);
     std::string label = host_label(h.name, address, h.port);
     std::unique_ptr<SmtpConnection> c;
     try {
@@ -105,7 +114,7 @@ void session(Attempt& a, const RouteHost& h, const std::string& address, bool us
             SmtpReply r = c->command("STARTTLS", t.helo, "in reply to STARTTLS command");
             if (r.code == 220) {
                 try {
-                    size_t dropped = c->start_tls(a.tls, policy, h.name, a.route.tlsa, t.tls);
+                    size_t dropped = c->start_tls(a.tls, policy, h.name, *tlsa, t.tls);
                     if (dropped)
                         log::warning("{}: discarded {} bytes the server sent before the TLS handshake", label, dropped);
                 } catch (const Error& e) {
@@ -124,7 +133,7 @@ void session(Attempt& a, const RouteHost& h, const std::string& address, bool us
         }
         if (tls_required(policy) && !c->tls())
             throw Error(Status::temporary(454, "4.7.4",
-                                          "TLS is required (policy " + a.route.tls + ") but " + label +
+                                          "TLS is required (policy " + policy_name + ") but " + label +
                                               " does not offer STARTTLS"));
         if (!a.route.auth.empty()) {
             if (!a.cfg.credentials)

@@ -39,8 +39,11 @@ std::vector<std::string> child_environment() {
         std::string_view v(*e);
         if (v.starts_with("MTA_CRASH_AT=") || v.starts_with("MTA_FAIL_AT=") || v.starts_with("MTA_FAULT_TRACE="))
             continue;
+        if (v.starts_with("MTA_QUEUE_RUN=")) continue;
         env.emplace_back(v);
     }
+    // The runner logs each delivery line itself (log::delivery).
+    env.emplace_back("MTA_QUEUE_RUN=1");
     return env;
 }
 

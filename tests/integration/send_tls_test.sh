@@ -101,6 +101,15 @@ $send --log stderr --route "$(troute dane mx.test.example "tlsa=1/1/1/$tlsa_ee")
 rc=$?
 [ $rc -eq 0 ] && tls_of dane5@test.example \
 	&& ok "tls=dane with only PKIX records (unusable, RFC 7672 3.1.3): encrypted anyway" || { not_ok "dane unusable (rc=$rc)"; cat "$T/out"; }
+# per-host policies (hosttls=/hosttlsa=): the route says may, the host says dane
+$send --log stderr --route "$(troute may mx.test.example "hosttls=mx.test.example/dane hosttlsa=mx.test.example/3/1/1/$tlsa_ee")" -f a@example.org dane6@test.example < "$T/msg" > "$T/out" 2> "$T/err"
+rc=$?
+[ $rc -eq 0 ] && grep -q 'dane-verified' "$T/err" \
+	&& ok "hosttls=HOST/dane under tls=may: the host's DANE policy is used and verified" || { not_ok "hosttls dane (rc=$rc)"; cat "$T/out" "$T/err"; }
+$send --log stderr --route "$(troute may mx.test.example "hosttls=mx.test.example/dane hosttlsa=mx.test.example/3/1/1/$bad")" -f a@example.org dane7@test.example < "$T/msg" > "$T/out" 2>/dev/null
+rc=$?
+[ $rc -eq 75 ] && [ "$(delivered dane7@test.example)" -eq 0 ] \
+	&& ok "hosttls=HOST/dane with a wrong record: temporary, nothing sent (not downgraded to the route's may)" || { not_ok "hosttls dane mismatch (rc=$rc)"; cat "$T/out"; }
 
 # a large message over TLS (many partial writes)
 $py -c 'import sys; sys.stdout.write("Subject: big\n\n" + ("z" * 76 + "\n") * 40000)' > "$T/large"

@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 #include <climits>
+#include <csignal>
 #include <cstdio>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -55,6 +56,8 @@ void raise_file_limit() {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // A stage that exits without reading its input must not kill the runner.
+    std::signal(SIGPIPE, SIG_IGN);
     CLI::App app{"mta-queue: run and manage the mail queue"};
     config::Common common;
     config::attach(app, "mta-queue", common);

@@ -263,7 +263,7 @@ int main(int argc, char** argv) {
                            : res.status.outcome == Outcome::temporary ? "deferred"
                                                                       : "bounced";
                 d.text = res.status.reply();
-                log::info("{}", log::format(d));
+                log::delivery(d);
             }
         }
         std::fwrite(out.data(), 1, out.size(), stdout);
