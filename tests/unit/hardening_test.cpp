@@ -90,7 +90,7 @@ TEST_CASE("BUG (lib/message_header, sendmail): the value of a blank field is emp
 // `"a<CR>b"@example.org` in a header silently becomes the recipient
 // ab@example.org (sendmail -t), a mailbox the writer never named. A bare CR
 // is in no RFC 5322 address: the list must be refused.
-TEST_CASE("BUG (lib/message_header, sendmail -t): a bare CR in an address list is refused", "[hardening][bug]") {
+TEST_CASE("BUG (lib/message_header, sendmail -t): a bare CR or LF in an address list is refused", "[hardening][bug]") {
     std::vector<mta::Address> got;
     bool refused = false;
     try {
@@ -100,10 +100,16 @@ TEST_CASE("BUG (lib/message_header, sendmail -t): a bare CR in an address list i
     }
     INFO("got " << (got.empty() ? std::string("nothing") : got[0].str()));
     CHECK(refused);
-    // And no mailbox parse_address_list returns ever holds a CR.
+    // And no mailbox parse_address_list returns ever holds a CR or LF
+    // (found with a quoted "o\nTo:x" local part).
     try {
         for (const mta::Mailbox& m : mta::parse_address_list("\"A a\r\r\" Grou\r\r <x@example.org>, \"b\r\"@example.org"))
             CHECK(m.address.find('\r') == std::string::npos);
+    } catch (const mta::Error&) {
+    }
+    try {
+        for (const mta::Mailbox& m : mta::parse_address_list("\"o\nTo:x\"@example.org"))
+            CHECK(m.address.find('\n') == std::string::npos);
     } catch (const mta::Error&) {
     }
 }
