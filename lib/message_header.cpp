@@ -57,6 +57,8 @@ public:
                     q = s_[0];
                     if (q == '\r' || q == '\n') bad(all_, "line break in a quoted string");
                     s_.remove_prefix(1);
+                } else if (q == '\0') {
+                    bad(all_, "NUL in a quoted string");
                 } else if (q == '\r' || q == '\n') {
                     // Folding (CRLF or LF, then white space) is allowed; a
                     // bare CR or LF is in no RFC 5322 address.

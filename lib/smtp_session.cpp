@@ -300,12 +300,21 @@ void Session::do_rcpt(const Command& c) {
     reply(250, "2.1.5", "Ok");
 }
 
+// A failure to store a message is logged in full, but the client is told
+// only what kind it was: file names and system details stay on this host.
+static Status storage_failure(const Status& s, std::string_view id) {
+    log::warning("{}: cannot queue the message: {}", id, s.text);
+    Status out = s;
+    out.text = s.code == 452 ? "Insufficient system storage" : "Local error in processing, try again later";
+    return out;
+}
+
 bool Session::open_message() {
     try {
         queue_id_ = backend_.begin_message();
     } catch (const Error& e) {
         queue_id_.reset();
-        reply(e.status());
+        reply(storage_failure(e.status(), "NOQUEUE"));
         return false;
     }
     log::info("{}: client={}{}", *queue_id_, peer_.namaddr(),
@@ -332,7 +341,7 @@ void Session::content(std::string_view bytes) {
     try {
         backend_.write(bytes);
     } catch (const Error& e) {
-        store_error_ = e.status();
+        store_error_ = storage_failure(e.status(), queue_id_ ? *queue_id_ : "NOQUEUE");
     }
 }
 
@@ -415,7 +424,7 @@ void Session::finish_message() {
                       env_.recipients.size());
             reply(250, "2.0.0", "Ok: queued as " + id);
         } catch (const Error& e) {
-            failure = e.status();
+            failure = storage_failure(e.status(), id);
         }
     }
     if (failure) {

@@ -21,6 +21,10 @@ std::shared_ptr<TlsContext> TlsContext::load(const std::string& cert_file, const
     if (!ctx) throw Error::config("cannot create a TLS context: " + tls_error());
     std::shared_ptr<TlsContext> c(new TlsContext(ctx));
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    // TLS 1.2: forward-secret AEAD suites only (no CBC: LUCKY13, no RSA key
+    // exchange). TLS 1.3 suites are all AEAD and keep OpenSSL's defaults.
+    if (SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20:!aNULL") != 1)
+        throw Error::config("cannot set the TLS cipher list: " + tls_error());
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);

@@ -88,9 +88,9 @@ case $reply in
 *) not_ok "disk full: SMTP DATA on a full spool: got '$reply', want 452/451"; sed 's/^/#   /' "$T/r1" ;;
 esac
 check "disk full: no partial file in the spool after the refused SMTP message" spool_clean
-# BUG (mta-recv, reported): the reply names the server's spool path to the
-# client ("452 4.3.1 write /var/spool/...: No space left on device").
-if grep -q "$root" "$T/r1"; then not_ok "disk full: BUG (mta-recv): the 452 reply reveals a server path: $(grep "$root" "$T/r1" | tr -d '\r')"
+# Found here: the reply once named the server's spool path to the client
+# ("452 4.3.1 write /var/spool/...: No space left on device").
+if grep -q "$root" "$T/r1"; then not_ok "disk full: the 452 reply reveals a server path: $(grep "$root" "$T/r1" | tr -d '\r')"
 else ok "disk full: the 452 reply reveals no server path"; fi
 "$bin/sendmail" -i -f carol@outside.example alice@full.example < "$T/big" > "$T/e2" 2>&1
 rc=$?

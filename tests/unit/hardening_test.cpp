@@ -1,8 +1,7 @@
 // Hardening: every fault the fuzz targets (fuzz/*.cpp) found, as a unit
 // test, and the properties they check on inputs worth keeping.
 //
-// Test cases whose name starts with "BUG" show a fault in code this file
-// does not own; they fail until that code is fixed.
+// Test cases named "found:" are faults the fuzzers found (since fixed).
 #include "aliases.hpp"
 #include "local_submission.hpp"
 #include "message_header.hpp"
@@ -47,7 +46,7 @@ DataRun read_data(std::string_view wire, size_t piece) {
 // quote that is never closed swallows the rest of the file into one value.
 // A forgotten closing quote after a command turns the addresses on the next
 // lines into more shell command lines instead of an error.
-TEST_CASE("BUG (lib/aliases, mta-deliver): an unterminated quote in .forward is refused", "[hardening][bug]") {
+TEST_CASE("found (lib/aliases, mta-deliver): an unterminated quote in .forward is refused", "[hardening][found]") {
     std::string_view forward = "\"|/usr/bin/procmail -d alice\nbob@example.org\n";
     bool refused = false;
     std::vector<std::string> values;
@@ -60,7 +59,7 @@ TEST_CASE("BUG (lib/aliases, mta-deliver): an unterminated quote in .forward is 
     CHECK(refused);
 }
 
-TEST_CASE("BUG (lib/aliases, mta-deliver): a .forward value never holds a line break", "[hardening][bug]") {
+TEST_CASE("found (lib/aliases, mta-deliver): a .forward value never holds a line break", "[hardening][found]") {
     // Two quoted values, the first one's closing quote forgotten: the
     // second quote closes it on the next line.
     std::string_view forward = "\"|/usr/bin/vacation alice\nbob@example.org, \"|/bin/cat\"\n";
@@ -77,7 +76,7 @@ TEST_CASE("BUG (lib/aliases, mta-deliver): a .forward value never holds a line b
 // Found by fuzz/message_header: a field whose value is only white space
 // ("Subject: " with a trailing blank) has the value "\n" instead of "":
 // HeaderField::value() promises an unfolded value with no line break.
-TEST_CASE("BUG (lib/message_header, sendmail): the value of a blank field is empty", "[hardening][bug]") {
+TEST_CASE("found (lib/message_header, sendmail): the value of a blank field is empty", "[hardening][found]") {
     mta::MessageHeader h = mta::MessageHeader::parse("Subject: \nCc: \t\nTo: a@example.org\n");
     REQUIRE(h.fields().size() == 3);
     CHECK(h.fields()[0].value() == "");
@@ -90,7 +89,7 @@ TEST_CASE("BUG (lib/message_header, sendmail): the value of a blank field is emp
 // `"a<CR>b"@example.org` in a header silently becomes the recipient
 // ab@example.org (sendmail -t), a mailbox the writer never named. A bare CR
 // is in no RFC 5322 address: the list must be refused.
-TEST_CASE("BUG (lib/message_header, sendmail -t): a bare CR or LF in an address list is refused", "[hardening][bug]") {
+TEST_CASE("found (lib/message_header, sendmail -t): a bare CR or LF in an address list is refused", "[hardening][found]") {
     std::vector<mta::Address> got;
     bool refused = false;
     try {
