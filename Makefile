@@ -45,7 +45,7 @@ FUZZ_SRCS  := $(sort $(wildcard fuzz/*.cpp))
 FUZZ_BINS  := $(FUZZ_SRCS:fuzz/%.cpp=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps check test asan demo install lint-man clean bench fuzz fuzz-build fuzzers
+.PHONY: all deps check test asan asan-build demo install lint-man clean bench fuzz fuzz-build fuzzers
 all: $(TOOL_BINS) $(UNIT_BIN)
 
 $(BUILD)/%.o: %.cpp
@@ -81,17 +81,21 @@ fuzz: deps fuzz-build
 deps:
 	@scripts/install-deps
 
-# The one test command: unit tests, integration tests, man page lint.
+# The one test command: unit and integration tests against the normal build
+# and again against the ASan+UBSan build, fuzz smoke, man page lint.
 check: deps
 	@$(MAKE) --no-print-directory all
-	@BUILD=$(BUILD) tests/run
+	@$(MAKE) --no-print-directory asan-build
+	@BUILD=$(BUILD) ASAN_BUILD=build-asan tests/run
 
 test: all
 	@BUILD=$(BUILD) tests/run
 
-asan: deps
-	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 WERROR= \
-	  SANITIZE="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all
+ASAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+asan-build:
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT=-O1 WERROR= SANITIZE="$(ASAN_FLAGS)" all
+
+asan: deps asan-build
 	@BUILD=build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run
 
