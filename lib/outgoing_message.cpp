@@ -18,7 +18,9 @@ std::string strip_brackets(std::string_view s) {
     return std::string(s);
 }
 
-std::string read_fd(int fd, const std::string& what) {
+}  // namespace
+
+std::string read_message(int fd, const std::string& what) {
     std::string out;
     char buf[65536];
     while (true) {
@@ -32,8 +34,6 @@ std::string read_fd(int fd, const std::string& what) {
     }
     return out;
 }
-
-}  // namespace
 
 std::string xtext(std::string_view s) {
     static const char hex[] = "0123456789ABCDEF";
@@ -84,7 +84,7 @@ OutgoingMessage load_message(const Spool& spool, std::string_view id, std::strin
     if (fd < 0) throw Error::system("open " + path, errno);
     std::string content;
     try {
-        content = read_fd(fd, path);
+        content = read_message(fd, path);
     } catch (...) {
         ::close(fd);
         throw;

@@ -50,4 +50,7 @@ OutgoingMessage load_message(const Spool& spool, std::string_view id, std::strin
 // RFC 3461 xtext: "+" and "=" and bytes outside "!".."~" become "+HH".
 std::string xtext(std::string_view s);
 
+// Reads fd to its end (a message from a file or stdin); throws Error.
+std::string read_message(int fd, const std::string& what);
+
 }  // namespace mta

@@ -32,20 +32,6 @@ struct Options {
         data_block = 180, data_done = 600;
 };
 
-std::string read_all(int fd, const std::string& what) {
-    std::string out;
-    char buf[65536];
-    while (true) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            throw Error::system("read " + what, errno);
-        }
-        if (n == 0) return out;
-        out.append(buf, size_t(n));
-    }
-}
-
 // HOST[:PORT] with HOST a name, [address] or [IPv6:address].
 Route route_for_host(const std::string& spec, const std::string& tls, const std::string& auth) {
     RouteHost h;
@@ -227,10 +213,10 @@ int main(int argc, char** argv) {
                         throw Error(Status::permanent(554, "5.3.0", "cannot open " + o.message_file + ": " +
                                                                         std::strerror(errno)),
                                     ex::noinput);
-                    content = read_all(fd, o.message_file);
+                    content = read_message(fd, o.message_file);
                     ::close(fd);
                 } else {
-                    content = read_all(0, "standard input");
+                    content = read_message(0, "standard input");
                 }
                 messages.push_back(make_message(std::move(content), o.sender, o.rcpts));
             }
