@@ -12,36 +12,6 @@ namespace {
 
 constexpr int max_cname_hops = 8;
 
-std::string lower(std::string s) {
-    for (char& c : s)
-        if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
-    return s;
-}
-
-// An rdf as text, lower-cased, without the trailing dot of a domain name.
-std::string text(const ldns_rdf* rdf) {
-    if (!rdf) return "";
-    char* s = ldns_rdf2str(rdf);
-    if (!s) return "";
-    std::string r = lower(s);
-    free(s);
-    if (r.size() > 1 && r.back() == '.') r.pop_back();
-    if (r == ".") r.clear();
-    return r;
-}
-
-std::string hex(const ldns_rdf* rdf) {
-    static const char digits[] = "0123456789abcdef";
-    std::string out;
-    if (!rdf) return out;
-    const std::uint8_t* p = ldns_rdf_data(rdf);
-    for (size_t i = 0; i < ldns_rdf_size(rdf); ++i) {
-        out.push_back(digits[p[i] >> 4]);
-        out.push_back(digits[p[i] & 15]);
-    }
-    return out;
-}
-
 bool is_loopback(const std::string& addr) {
     unsigned char b[sizeof(struct in6_addr)];
     if (inet_pton(AF_INET, addr.c_str(), b) == 1) return b[0] == 127;
@@ -146,20 +116,17 @@ struct Resolver::Impl {
             return nullptr;
         }
         Pkt a(answer);
-        ldns_rr_list* q = ldns_pkt_question(answer);
-        if (ldns_pkt_id(answer) != id || !q || ldns_rr_list_rr_count(q) != 1 ||
-            text(ldns_rr_owner(ldns_rr_list_rr(q, 0))) != lower(name) ||
-            ldns_rr_get_type(ldns_rr_list_rr(q, 0)) != type) {
+        if (ldns_pkt_id(answer) != id) {
             error = "the name server answered another question";
             return nullptr;
         }
         return a;
     }
 
-    // Resolves name/type following CNAMEs; fills found/secure/error and
-    // calls take(rr) for each record of the type at the end of the chain.
-    template <typename T, typename F>
-    Lookup<T> resolve(std::string name, ldns_rr_type type, F take) {
+    // Resolves name/type: each answer read by `read`, asking again for the
+    // target of a CNAME chain that leaves the answer.
+    template <typename T, typename Read>
+    Lookup<T> resolve(std::string name, ldns_rr_type type, Read read) {
         Lookup<T> out;
         out.secure = trust_ad;
         const char* tname = ldns_rr_descript(type) ? ldns_rr_descript(type)->_name : "?";
@@ -172,49 +139,16 @@ struct Resolver::Impl {
                 out.error = std::string(tname) + " lookup of " + name + ": " + error;
                 return out;
             }
-            out.secure = out.secure && ldns_pkt_ad(pkt.get());
-            ldns_pkt_rcode rc = ldns_pkt_get_rcode(pkt.get());
-            if (rc == LDNS_RCODE_NXDOMAIN) {
-                out.found = Found::no_domain;
-                out.error = name + " does not exist";
-                return out;
+            Answer<T> a = read(pkt.get(), name);
+            out.secure = out.secure && a.ad;
+            if (!a.follow.empty()) {
+                name = a.follow;  // the chain ends outside this answer: ask for the target
+                continue;
             }
-            if (rc != LDNS_RCODE_NOERROR) {
-                const char* rn = "error";
-                if (auto* l = ldns_lookup_by_id(ldns_rcodes, int(rc))) rn = l->name;
-                out.found = Found::failed;
-                out.error = std::string(tname) + " lookup of " + name + ": " + rn;
-                return out;
-            }
-            ldns_rr_list* ans = ldns_pkt_answer(pkt.get());
-            size_t n = ans ? ldns_rr_list_rr_count(ans) : 0;
-            std::string cur = lower(name);
-            for (int c = 0; c <= max_cname_hops; ++c) {
-                bool moved = false;
-                for (size_t i = 0; i < n && !moved; ++i) {
-                    ldns_rr* rr = ldns_rr_list_rr(ans, i);
-                    if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME && text(ldns_rr_owner(rr)) == cur) {
-                        cur = text(ldns_rr_rdf(rr, 0));
-                        moved = true;
-                    }
-                }
-                if (!moved) break;
-            }
-            for (size_t i = 0; i < n; ++i) {
-                ldns_rr* rr = ldns_rr_list_rr(ans, i);
-                if (ldns_rr_get_type(rr) == type && ldns_rr_get_class(rr) == LDNS_RR_CLASS_IN &&
-                    text(ldns_rr_owner(rr)) == cur)
-                    take(out.records, rr);
-            }
-            if (!out.records.empty()) {
-                out.found = Found::yes;
-                return out;
-            }
-            if (cur == lower(name)) {
-                out.found = Found::no_data;
-                return out;
-            }
-            name = cur;  // the chain ends outside this answer: ask for the target
+            out.found = a.found;
+            out.records = std::move(a.records);
+            out.error = std::move(a.error);
+            return out;
         }
         out.found = Found::failed;
         out.error = "CNAME chain too long at " + name;
@@ -248,7 +182,7 @@ Resolver::Resolver(const ResolverOptions& o) : impl_(std::make_unique<Impl>()) {
     }
     if (ldns_resolver_nameserver_count(r) == 0) throw Error::config("no name server configured");
     for (size_t i = 0; i < ldns_resolver_nameserver_count(r); ++i)
-        all_loopback = all_loopback && is_loopback(text(ldns_resolver_nameservers(r)[i]));
+        all_loopback = all_loopback && is_loopback(name_text(ldns_resolver_nameservers(r)[i]));
     ldns_resolver_set_recursive(r, true);
     ldns_resolver_set_defnames(r, false);
     ldns_resolver_set_dnsrch(r, false);
@@ -268,10 +202,7 @@ Resolver::Resolver(const ResolverOptions& o) : impl_(std::make_unique<Impl>()) {
 Resolver::~Resolver() = default;
 
 Lookup<Mx> Resolver::mx(const std::string& name) {
-    return impl_->resolve<Mx>(name, LDNS_RR_TYPE_MX, [](std::vector<Mx>& v, ldns_rr* rr) {
-        if (ldns_rr_rd_count(rr) != 2) return;
-        v.push_back({int(ldns_rdf2native_int16(ldns_rr_rdf(rr, 0))), text(ldns_rr_rdf(rr, 1))});
-    });
+    return impl_->resolve<Mx>(name, LDNS_RR_TYPE_MX, read_mx);
 }
 
 Lookup<std::string> Resolver::addresses(const std::string& name, bool v6, bool v4) {
@@ -280,10 +211,10 @@ Lookup<std::string> Resolver::addresses(const std::string& name, bool v6, bool v
     out.secure = trust_ad_;
     bool any = false;
     for (auto type : {LDNS_RR_TYPE_AAAA, LDNS_RR_TYPE_A}) {
-        if ((type == LDNS_RR_TYPE_AAAA && !v6) || (type == LDNS_RR_TYPE_A && !v4)) continue;
-        auto l = impl_->resolve<std::string>(name, type, [](std::vector<std::string>& v, ldns_rr* rr) {
-            if (ldns_rr_rd_count(rr) == 1) v.push_back(text(ldns_rr_rdf(rr, 0)));
-        });
+        bool six = type == LDNS_RR_TYPE_AAAA;
+        if ((six && !v6) || (!six && !v4)) continue;
+        auto l = impl_->resolve<std::string>(
+            name, type, [six](const ldns_pkt* p, const std::string& n) { return read_addresses(p, n, six); });
         out.secure = out.secure && l.secure;
         if (l.found == Found::failed) {
             // One family failing is a failure only when the other finds nothing.
@@ -304,11 +235,7 @@ Lookup<std::string> Resolver::addresses(const std::string& name, bool v6, bool v
 }
 
 Lookup<Tlsa> Resolver::tlsa(const std::string& name) {
-    return impl_->resolve<Tlsa>(name, LDNS_RR_TYPE_TLSA, [](std::vector<Tlsa>& v, ldns_rr* rr) {
-        if (ldns_rr_rd_count(rr) != 4) return;
-        v.push_back({int(ldns_rdf2native_int8(ldns_rr_rdf(rr, 0))), int(ldns_rdf2native_int8(ldns_rr_rdf(rr, 1))),
-                     int(ldns_rdf2native_int8(ldns_rr_rdf(rr, 2))), hex(ldns_rr_rdf(rr, 3))});
-    });
+    return impl_->resolve<Tlsa>(name, LDNS_RR_TYPE_TLSA, read_tlsa);
 }
 
 }  // namespace mta::dns

@@ -2,9 +2,10 @@
 //
 // A stub resolver: it sends recursive queries to the name servers of
 // /etc/resolv.conf or to the ones given, retries over TCP when a UDP
-// answer is truncated, follows CNAME chains (in the answer, or by asking
-// again for the target), and reports each lookup as found, no data,
-// no such domain, or failed (SERVFAIL, REFUSED, timeout: try later).
+// answer is truncated, reads each answer with dns_answer.hpp, asks again
+// for the target of a CNAME chain that leaves the answer, and reports each
+// lookup as found, no data, no such domain, or failed (SERVFAIL, REFUSED,
+// timeout, malformed answer: try later).
 //
 // DNSSEC: queries carry the DO bit; a lookup is `secure` when every answer
 // on the way had the AD bit set AND every configured name server is on
@@ -12,7 +13,7 @@
 // validating resolver cannot be tampered with.
 #pragma once
 
-#include "route.hpp"
+#include "dns_answer.hpp"
 
 #include <functional>
 #include <memory>
@@ -20,21 +21,6 @@
 #include <vector>
 
 namespace mta::dns {
-
-enum class Found { yes, no_data, no_domain, failed };
-
-template <typename T>
-struct Lookup {
-    Found found = Found::failed;
-    bool secure = false;
-    std::vector<T> records;
-    std::string error;      // why it failed, for logs and route text
-};
-
-struct Mx {
-    int preference = 0;
-    std::string host;  // lower-case, no trailing dot; "" for the null MX "."
-};
 
 struct ResolverOptions {
     std::vector<std::string> servers;  // "ADDR" or "ADDR:PORT" or "[ADDR]:PORT"; empty: /etc/resolv.conf
