@@ -16,6 +16,7 @@
 #include "retry_schedule.hpp"
 #include "route.hpp"
 #include "spool.hpp"
+#include "stage_program.hpp"
 
 #include <ctime>
 #include <functional>
@@ -91,6 +92,9 @@ private:
     const Spool& spool_;
     QueueConfig cfg_;
     std::map<std::string, Route> routes_;  // this pass's answers, by domain
+    // Whom mta-route and mta-send run as when the runner is root: the
+    // spool's owner (mta-deliver keeps root to become each recipient).
+    std::optional<StageUser> network_user_;
     std::mutex mu_;                        // envelope updates and counters
 
     void process_chunk(const std::vector<QueueId>& ids, std::time_t now, PassResult& res);

@@ -54,7 +54,10 @@ void scan(const std::string& dir, F&& f) {
 
 }  // namespace
 
-Spool::Spool(std::string root) : root_(std::move(root)) {}
+Spool::Spool(std::string root) : root_(std::move(root)) {
+    struct stat st;
+    if (::geteuid() == 0 && ::stat(root_.c_str(), &st) == 0 && st.st_uid != 0) owner_ = durable::Owner{st.st_uid, st.st_gid};
+}
 
 std::string Spool::path(std::string_view dir, const QueueId& id) const {
     return root_ + "/" + std::string(dir) + "/" + id.str();
@@ -100,8 +103,12 @@ Spool::Incoming::~Incoming() {
 Spool::Incoming Spool::receive() const {
     for (int tries = 0; tries < 8; ++tries) {
         QueueId id = QueueId::generate();
-        durable::Fd fd = durable::create_exclusive(path("msg", id));
-        if (fd) return Incoming(*this, std::move(id), std::move(fd));
+        std::string p = path("msg", id);
+        durable::Fd fd = durable::create_exclusive(p);
+        if (!fd) continue;
+        Incoming in(*this, std::move(id), std::move(fd));  // removes the file if the next step throws
+        if (owner_) durable::set_owner(in.fd_.get(), *owner_, p);
+        return in;
     }
     throw Error::temp("cannot create a unique queue file in " + root_ + "/msg");
 }
@@ -141,7 +148,7 @@ void Spool::Incoming::commit(Envelope env) {
         env.size = size_;
         if (env.arrival == 0) env.arrival = clock::now();
         if (env.next_attempt == 0) env.next_attempt = env.arrival;
-        durable::replace_file(s.root_ + "/env", id_.str(), serialize(env), env.next_attempt);
+        durable::replace_file(s.root_ + "/env", id_.str(), serialize(env), env.next_attempt, s.owner_);
     } catch (...) {
         // Not durable, so not acknowledged: take it back (env/<ID> too, in
         // case only its directory fsync failed) rather than deliver a
@@ -201,7 +208,7 @@ void Spool::update(const Envelope& e) const {
     if (!e.id) throw Error::temp("envelope without id");
     const char* dir = is_held(*e.id) ? "hold" : "env";
     if (!exists(path(dir, *e.id))) throw Error::temp("message " + e.id->str() + " is not queued");
-    durable::replace_file(root_ + "/" + dir, e.id->str(), serialize(e), e.next_attempt);
+    durable::replace_file(root_ + "/" + dir, e.id->str(), serialize(e), e.next_attempt, owner_);
 }
 
 void Spool::remove(const QueueId& id) const {

@@ -109,6 +109,10 @@ public:
 
 private:
     std::string root_;
+    // Set when a root process uses a spool that belongs to another user
+    // (mta-queue run by root's cron): the files it creates are given to
+    // that user, whose programs (mta-send, mta-recv) must read them.
+    std::optional<durable::Owner> owner_;
 };
 
 }  // namespace mta
