@@ -1,6 +1,6 @@
 // durable: every file-system step that must survive a crash, in one place.
 //
-// Other modules never call write/fsync/link/rename/unlink on queue or
+// Other modules never call write/fsync/rename/unlink/fchown on queue or
 // mailbox files directly; they call these, which check every result, throw
 // mta::Error (ENOSPC → 452 4.3.1, other errors → 451 4.3.0) and pass a
 // numbered fault point before each step. Tests make the Nth step crash

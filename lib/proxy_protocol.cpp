@@ -121,6 +121,11 @@ void apply(const Header& h, Peer& p) {
     p.port = h.src_port;
     p.local_ip = h.dst_ip;
     p.local_port = h.dst_port;
+    // RELAYCLIENT and the name came from rules that matched the proxy, not
+    // the client behind it.
+    p.relayclient = false;
+    p.relayclient_suffix.clear();
+    p.name = "unknown";
     if (p.ip.rfind("::ffff:", 0) == 0 && p.ip.find('.') != std::string::npos) p.ip = p.ip.substr(7);
 }
 

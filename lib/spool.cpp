@@ -80,7 +80,7 @@ void Spool::check() const {
     }
 }
 
-// ---- receiving (S0 → S4) ----
+// ---- receiving (S0 → S3) ----
 
 Spool::Incoming::Incoming(const Spool& s, QueueId id, durable::Fd fd)
     : spool_(&s), id_(std::move(id)), fd_(std::move(fd)) {}
@@ -107,6 +107,9 @@ Spool::Incoming Spool::receive() const {
         durable::Fd fd = durable::create_exclusive(p);
         if (!fd) continue;
         Incoming in(*this, std::move(id), std::move(fd));  // removes the file if the next step throws
+        // Locked until the commit is done: recovery and runners leave a
+        // locked content file alone, however old it is.
+        if (::flock(in.fd_.get(), LOCK_EX | LOCK_NB) != 0) throw Error::system("flock " + p, errno);
         if (owner_) durable::set_owner(in.fd_.get(), *owner_, p);
         return in;
     }
@@ -140,7 +143,9 @@ void Spool::Incoming::commit(Envelope env) {
         // S1: content complete and durable, and its name in msg/ too.
         flush();
         durable::sync(fd_.get(), msg);
-        fd_.close(msg);
+        struct stat st;
+        if (::fstat(fd_.get(), &st) != 0 || st.st_nlink == 0)
+            throw Error::temp("the queue file " + msg + " was removed while being written");
         durable::sync_directory(s.root_ + "/msg");
         // S2 → S3: the envelope written beside env/<ID>, then renamed to
         // it (the commit) and env/ fsynced.
@@ -149,6 +154,7 @@ void Spool::Incoming::commit(Envelope env) {
         if (env.arrival == 0) env.arrival = clock::now();
         if (env.next_attempt == 0) env.next_attempt = env.arrival;
         durable::replace_file(s.root_ + "/env", id_.str(), serialize(env), env.next_attempt, s.owner_);
+        fd_ = durable::Fd();  // unlocks: the message is the runners' now (written and synced: a close error is moot)
     } catch (...) {
         // Not durable, so not acknowledged: take it back (env/<ID> too, in
         // case only its directory fsync failed) rather than deliver a
@@ -161,9 +167,9 @@ void Spool::Incoming::commit(Envelope env) {
 
 void Spool::Incoming::abort() {
     done_ = true;
-    fd_ = durable::Fd();
     ::unlink(spool_->path("env", id_).c_str());
     ::unlink(spool_->path("msg", id_).c_str());
+    fd_ = durable::Fd();
 }
 
 // ---- claiming and reading ----
@@ -279,14 +285,17 @@ Spool::Recovery Spool::recover(std::time_t now, std::time_t max_age) const {
         ::closedir(d);
     }
     // msg/ without an envelope: a dead writer's content (a commit that
-    // never happened), or a removal interrupted between its two steps.
+    // never happened), or a removal interrupted between its two steps. A
+    // writer, a runner and hold/release keep the file locked while they
+    // work on it; under our own lock the envelope is looked for again.
+    auto unqueued = [&](const QueueId& id) { return !exists(path("env", id)) && !exists(path("hold", id)); };
     scan(root_ + "/msg", [&](std::string_view name, int dfd) {
         auto id = QueueId::parse(name);
-        if (!id || exists(path("env", *id)) || exists(path("hold", *id))) return;
-        if (old(dfd, id->str())) {
-            durable::unlink(path("msg", *id));
-            ++r.orphans_removed;
-        }
+        if (!id || !unqueued(*id) || !old(dfd, id->str())) return;
+        durable::Fd fd(::openat(dfd, id->str().c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+        if (!fd || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0 || !unqueued(*id)) return;
+        durable::unlink(path("msg", *id));
+        ++r.orphans_removed;
     });
     return r;
 }

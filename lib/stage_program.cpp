@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <grp.h>
+#include <pwd.h>
 #include <poll.h>
 #include <spawn.h>
 #include <sys/stat.h>
@@ -109,7 +110,9 @@ std::string StageExit::describe() const {
 std::optional<StageUser> unprivileged_stage_user(const std::string& spool_root) {
     struct stat st;
     if (::geteuid() != 0 || ::stat(spool_root.c_str(), &st) != 0 || st.st_uid == 0) return std::nullopt;
-    return StageUser{st.st_uid, st.st_gid};
+    // The owner's own group, not the directory's (which may be root's).
+    const struct passwd* pw = ::getpwuid(st.st_uid);
+    return StageUser{st.st_uid, pw ? pw->pw_gid : st.st_gid};
 }
 
 StageExit run_stage(const StageRun& run) {

@@ -47,7 +47,7 @@ struct StageExit {
 };
 
 // For a runner that is root: the owner of the spool, whom mta-route and
-// mta-send run as (they need no privileges). Nothing when the runner is not
+// mta-send run as (they need no privileges), with the owner's primary group. Nothing when the runner is not
 // root, or the spool belongs to root.
 std::optional<StageUser> unprivileged_stage_user(const std::string& spool_root);
 

@@ -31,11 +31,12 @@ chown nobody "$T/mail" "$T/uids"
 chmod 0777 "$T/sink"
 # The stages are the real programs behind a line that records who ran them.
 for s in route send deliver; do
-	printf '#!/bin/sh\nid -u > "%s/uids/%s"\nexec "%s/mta-%s" "$@"\n' "$T" "$s" "$bin" "$s" > "$T/$s"
+	printf '#!/bin/sh\necho "$(id -u):$(id -g):$(id -G)" > "%s/uids/%s"\nexec "%s/mta-%s" "$@"\n' "$T" "$s" "$bin" "$s" > "$T/$s"
 	chmod 0755 "$T/$s"
 done
 "$bin/mta-queue" init
-chown -R nobody:"$ngid" "$MTA_ROOT/spool"
+# The spool's group is root's: the stages still get the owner's own group.
+chown -R nobody:0 "$MTA_ROOT/spool"
 
 bg /usr/sbin/smtp-sink -u nobody -d "$T/sink/%H%M%S." 127.0.0.1:"$sink_port" 10
 wait_port "$sink_port" || { not_ok "privilege: smtp-sink did not start"; exit 0; }
@@ -49,9 +50,9 @@ check "privilege: the files root created in the spool belong to its owner" sh -c
 
 timeout 60 "$bin/mta-queue" run > "$T/run.out" 2>&1
 check "privilege: the run succeeds" test $? -eq 0
-check "privilege: mta-route ran as the spool's owner" test "$(cat "$T/uids/route" 2>/dev/null)" = "$nuid"
-check "privilege: mta-send ran as the spool's owner" test "$(cat "$T/uids/send" 2>/dev/null)" = "$nuid"
-check "privilege: mta-deliver ran as root" test "$(cat "$T/uids/deliver" 2>/dev/null)" = 0
+check "privilege: mta-route ran as the spool's owner, its group only" test "$(cat "$T/uids/route" 2>/dev/null)" = "$nuid:$ngid:$ngid"
+check "privilege: mta-send ran as the spool's owner, its group only" test "$(cat "$T/uids/send" 2>/dev/null)" = "$nuid:$ngid:$ngid"
+check "privilege: mta-deliver ran as root" sh -c "cut -d: -f1 '$T/uids/deliver' | grep -qx 0"
 check "privilege: sent to smtp-sink" grep -q 'to=<carol@sink.example>, relay=.*status=sent' "$MTA_ROOT/mail.log"
 check "privilege: delivered to alice's Maildir" sh -c "grep -l 'Subject: privileges' '$T'/mail/Maildir/new/* | grep -q ."
 check "privilege: the recipient whose host is down is deferred" grep -q 'to=<dave@down.example>, .*status=deferred' "$MTA_ROOT/mail.log"

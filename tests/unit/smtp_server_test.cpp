@@ -608,6 +608,17 @@ TEST_CASE("PROXY v1 and v2 headers", "[smtp][proxy]") {
     CHECK_THROWS_AS(proxy::parse_v2(v6.substr(0, 16) + a1 + a2), Error);  // length says 36, 32 given
     std::string short6("\r\n\r\n\0\r\nQUIT\n\x21\x21\x00\x20", 16);
     CHECK_THROWS_AS(proxy::parse_v2(short6 + a1 + a2), Error);  // an address block too short for IPv6
+    // tcprules matched the proxy: what they said does not pass to its clients.
+    Peer proxy_peer;
+    proxy_peer.ip = "127.0.0.1";
+    proxy_peer.name = "localhost";
+    proxy_peer.relayclient = true;
+    proxy_peer.relayclient_suffix = ".relay";
+    proxy::apply(h6, proxy_peer);
+    CHECK(proxy_peer.ip == "2001:db8::1");
+    CHECK_FALSE(proxy_peer.relayclient);
+    CHECK(proxy_peer.relayclient_suffix.empty());
+    CHECK(proxy_peer.name == "unknown");
 }
 
 TEST_CASE("password hashes", "[smtp][password]") {
