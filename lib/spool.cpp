@@ -16,7 +16,7 @@ namespace mta {
 namespace {
 
 constexpr size_t buffer_limit = 64 * 1024;
-const char* const dirs[] = {"tmp", "msg", "env", "hold"};
+const char* const dirs[] = {"msg", "env", "hold"};
 
 bool exists(const std::string& p) {
     struct stat st;
@@ -100,17 +100,15 @@ Spool::Incoming::~Incoming() {
 Spool::Incoming Spool::receive() const {
     for (int tries = 0; tries < 8; ++tries) {
         QueueId id = QueueId::generate();
-        std::string p = path("tmp", id);
-        if (exists(path("msg", id))) continue;
-        durable::Fd fd = durable::create_exclusive(p);
+        durable::Fd fd = durable::create_exclusive(path("msg", id));
         if (fd) return Incoming(*this, std::move(id), std::move(fd));
     }
-    throw Error::temp("cannot create a unique queue file in " + root_ + "/tmp");
+    throw Error::temp("cannot create a unique queue file in " + root_ + "/msg");
 }
 
 void Spool::Incoming::flush() {
     if (buffer_.empty()) return;
-    durable::write_all(fd_.get(), buffer_, spool_->path("tmp", id_));
+    durable::write_all(fd_.get(), buffer_, spool_->path("msg", id_));
     buffer_.clear();
 }
 
@@ -120,7 +118,7 @@ void Spool::Incoming::write(std::string_view bytes) {
     if (buffer_.size() + bytes.size() > buffer_limit) {
         flush();
         if (bytes.size() > buffer_limit) {
-            durable::write_all(fd_.get(), bytes, spool_->path("tmp", id_));
+            durable::write_all(fd_.get(), bytes, spool_->path("msg", id_));
             return;
         }
     }
@@ -130,58 +128,35 @@ void Spool::Incoming::write(std::string_view bytes) {
 void Spool::Incoming::commit(Envelope env) {
     if (done_) throw Error::temp("commit of a finished queue file");
     const Spool& s = *spool_;
-    std::string tmp = s.path("tmp", id_), msg = s.path("msg", id_), env_tmp = tmp + ".env";
+    std::string msg = s.path("msg", id_);
     try {
-        // S1: content complete and durable.
+        // S1: content complete and durable, and its name in msg/ too.
         flush();
-        durable::sync(fd_.get(), tmp);
-        fd_.close(tmp);
-        // S3 (uncommitted): content linked into msg/, still invisible.
-        if (!durable::link(tmp, msg)) throw Error::temp("queue id collision: " + id_.str());
+        durable::sync(fd_.get(), msg);
+        fd_.close(msg);
         durable::sync_directory(s.root_ + "/msg");
-        // S2: envelope written and durable in tmp/.
+        // S2 → S3: the envelope written beside env/<ID>, then renamed to
+        // it (the commit) and env/ fsynced.
         env.id = id_;
         env.size = size_;
         if (env.arrival == 0) env.arrival = clock::now();
         if (env.next_attempt == 0) env.next_attempt = env.arrival;
-        {
-            durable::Fd efd = durable::create_exclusive(env_tmp);
-            if (!efd) throw Error::temp("leftover envelope file " + env_tmp);
-            durable::write_all(efd.get(), serialize(env), env_tmp);
-            durable::set_mtime(efd.get(), env.next_attempt, env_tmp);
-            durable::sync(efd.get(), env_tmp);
-            efd.close(env_tmp);
-        }
-        // S4: the commit step, then make it durable.
-        durable::rename(env_tmp, s.path("env", id_));
+        durable::replace_file(s.root_ + "/env", id_.str(), serialize(env), env.next_attempt);
     } catch (...) {
+        // Not durable, so not acknowledged: take it back (env/<ID> too, in
+        // case only its directory fsync failed) rather than deliver a
+        // message whose sender was told to try again.
         abort();
         throw;
     }
     done_ = true;
-    try {
-        durable::sync_directory(s.root_ + "/env");
-    } catch (...) {
-        // Not durable, so not acknowledged: take it back rather than
-        // deliver a message whose sender was told to try again.
-        ::unlink(s.path("env", id_).c_str());
-        ::unlink(msg.c_str());
-        ::unlink(tmp.c_str());
-        throw;
-    }
-    // Tidy up; a leftover is removed by recover().
-    try {
-        durable::unlink(tmp);
-    } catch (const Error&) {
-    }
 }
 
 void Spool::Incoming::abort() {
     done_ = true;
     fd_ = durable::Fd();
-    ::unlink((spool_->path("tmp", id_) + ".env").c_str());
+    ::unlink(spool_->path("env", id_).c_str());
     ::unlink(spool_->path("msg", id_).c_str());
-    ::unlink(spool_->path("tmp", id_).c_str());
 }
 
 // ---- claiming and reading ----
@@ -283,20 +258,6 @@ Spool::Recovery Spool::recover(std::time_t now, std::time_t max_age) const {
         struct stat st;
         return ::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_mtime + max_age < now;
     };
-    // tmp/: anything older than the bound is a dead writer's leftover.
-    {
-        DIR* d = ::opendir((root_ + "/tmp").c_str());
-        if (!d) throw Error::system("open directory " + root_ + "/tmp", errno);
-        while (struct dirent* e = ::readdir(d)) {
-            std::string name = e->d_name;
-            if (name == "." || name == "..") continue;
-            if (old(::dirfd(d), name)) {
-                durable::unlink(root_ + "/tmp/" + name);
-                ++r.temporary_removed;
-            }
-        }
-        ::closedir(d);
-    }
     // env/ and hold/ dot files: interrupted envelope rewrites.
     for (auto dir : {"env", "hold"}) {
         DIR* d = ::opendir((root_ + "/" + dir).c_str());
@@ -310,8 +271,8 @@ Spool::Recovery Spool::recover(std::time_t now, std::time_t max_age) const {
         }
         ::closedir(d);
     }
-    // msg/ without an envelope: a commit that never happened, or a removal
-    // that was interrupted between its two steps.
+    // msg/ without an envelope: a dead writer's content (a commit that
+    // never happened), or a removal interrupted between its two steps.
     scan(root_ + "/msg", [&](std::string_view name, int dfd) {
         auto id = QueueId::parse(name);
         if (!id || exists(path("env", *id)) || exists(path("hold", *id))) return;

@@ -1,13 +1,12 @@
 // spool: the durable queue of messages (protocol in docs/spool.md).
 //
-//   tmp/<id>        content being received             (state S1)
-//   tmp/<id>.env    envelope being written              (state S2)
-//   msg/<id>        committed content, never rewritten  (state S3)
-//   env/<id>        committed envelope: the message is queued  (S4)
+//   msg/<id>        content: being received (S1), then never rewritten
+//   env/.<id>.<pid>.tmp  envelope being written                 (S2)
+//   env/<id>        committed envelope: the message is queued  (S3)
 //   hold/<id>       envelope of a held message
 //
-// The commit point is rename(tmp/<id>.env, env/<id>) followed by an fsync of
-// env/. The envelope's mtime is its next attempt time, so finding due
+// The commit point is rename(env/.<id>.<pid>.tmp, env/<id>) followed by an
+// fsync of env/; msg/<id> without an envelope is not a message. The envelope's mtime is its next attempt time, so finding due
 // messages is a directory scan with a stat per entry. A runner claims a
 // message with flock(2) on msg/<id>, a file that is never replaced.
 #pragma once
@@ -29,12 +28,12 @@ public:
     explicit Spool(std::string root);
     const std::string& root() const { return root_; }
 
-    // Creates root, tmp/, msg/, env/, hold/ (mode 0700) if missing.
+    // Creates root, msg/, env/, hold/ (mode 0700) if missing.
     void create() const;
     // Throws Error (config) when the spool directories are missing.
     void check() const;
 
-    // A message being received: content streams into tmp/<id>.
+    // A message being received: content streams into msg/<id>.
     class Incoming {
     public:
         Incoming(Incoming&&) noexcept;

@@ -9,7 +9,7 @@
 #     byte-exact (the file ends with exactly the bytes that were sent);
 #   - no Maildir file is partial (every file in new/ and cur/ is complete);
 #   - a message is delivered at most twice (one duplicate per crash);
-#   - nothing is left in the spool (tmp/, msg/, env/ are empty).
+#   - nothing is left in the spool (msg/ and env/ are empty).
 #
 #   CRASH_SCALE=N   scenarios per tool (message sizes and recipient counts);
 #                   default 3 for make check (about 180), 20 for the full run

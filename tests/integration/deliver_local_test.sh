@@ -30,7 +30,7 @@ fwd: someone@remote.example, other@remote.example
 list: box@example.test, md@example.test, box@example.test
 A
 printf 'example.test\n' > "$MTA_ROOT/etc/local-domains"
-mkdir -p "$MTA_ROOT/spool/tmp" "$MTA_ROOT/spool/msg" "$MTA_ROOT/spool/env" "$MTA_ROOT/spool/hold"
+mkdir -p "$MTA_ROOT/spool/msg" "$MTA_ROOT/spool/env" "$MTA_ROOT/spool/hold"
 deliver() { "$bin/mta-deliver" --log "file:$T/mail.log" "$@"; }
 field() { printf '%s\n' "$1" | awk -F '\t' -v n="$2" 'NR == 1 { print $n }'; }
 

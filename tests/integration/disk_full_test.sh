@@ -54,8 +54,8 @@ session() {  # session MSGFILE: an SMTP session on stdin for mta-recv
 data_reply() { awk '/^354/ { d = 1; next } d { print; exit }' "$1"; }
 # Nothing but the spool's own directories and committed messages.
 spool_clean() {
-	n=$(find "$root/spool/tmp" -type f | wc -l)
-	[ "$n" -eq 0 ] || { echo "files left in spool/tmp: $(ls "$root/spool/tmp")"; return 1; }
+	n=$(find "$root/spool/env" -name '.*' -type f | wc -l)
+	[ "$n" -eq 0 ] || { echo "envelope temporaries left in spool/env: $(ls -A "$root/spool/env")"; return 1; }
 	for f in "$root"/spool/msg/*; do
 		[ -f "$f" ] || continue
 		[ -f "$root/spool/env/$(basename "$f")" ] || { echo "msg/$(basename "$f") without an envelope"; return 1; }

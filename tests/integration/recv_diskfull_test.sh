@@ -8,7 +8,7 @@ new_root
 log=$T/mail.log
 printf 'mx.test\n' > "$MTA_ROOT/etc/local-domains"
 printf 'bob: /dev/null\n' > "$MTA_ROOT/etc/aliases"
-mkspool() { mkdir -p "$1/tmp" "$1/msg" "$1/env" "$1/hold"; }
+mkspool() { mkdir -p "$1/msg" "$1/env" "$1/hold"; }
 recv() { "$bin/mta-recv" --spool "$1" --etc "$MTA_ROOT/etc" --hostname mx.test --log "file:$log" --lookup-client-name false; }
 files() { find "$1" -type f | wc -l; }
 
@@ -31,7 +31,7 @@ mkdir -p "$T/full"
 if unshare -m sh -c "mount -t tmpfs -o size=256k tmpfs '$T/full'" 2>/dev/null; then
 	unshare -m sh -c "
 		mount -t tmpfs -o size=256k tmpfs '$T/full' || exit 1
-		mkdir -p '$T/full/tmp' '$T/full/msg' '$T/full/env' '$T/full/hold'
+		mkdir -p '$T/full/msg' '$T/full/env' '$T/full/hold'
 		'$bin/mta-recv' --spool '$T/full' --etc '$MTA_ROOT/etc' --hostname mx.test --log 'file:$log' --lookup-client-name false < '$T/big' > '$T/out-big'
 		find '$T/full' -type f | wc -l > '$T/files-after-big'
 		'$bin/mta-recv' --spool '$T/full' --etc '$MTA_ROOT/etc' --hostname mx.test --log 'file:$log' --lookup-client-name false < '$T/small' > '$T/out-small'

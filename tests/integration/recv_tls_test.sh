@@ -4,7 +4,7 @@
 
 new_root
 spool=$MTA_ROOT/spool
-mkdir -p "$spool/tmp" "$spool/msg" "$spool/env" "$spool/hold"
+mkdir -p "$spool/msg" "$spool/env" "$spool/hold"
 log=$T/mail.log
 printf 'mx.test\n' > "$MTA_ROOT/etc/local-domains"
 printf 'bob: /dev/null\n' > "$MTA_ROOT/etc/aliases"

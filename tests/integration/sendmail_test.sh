@@ -120,25 +120,25 @@ check "-t with a malformed To: exit 65" test "$?" = 65
 printf 'Subject: x\n\nx\n' | MTA_FAIL_AT=3 "$T/bin/sendmail" bob@example.org > /dev/null 2> "$T/err"
 rc=$?
 check "a failing queue write (fault injection): exit 75" test "$rc" = 75
-check "a failing queue write: nothing queued, nothing left in tmp/ or msg/" sh -c \
-	"test \$(ls '$spool/env' | wc -l) = $n_before && test \$(ls '$spool/msg' | wc -l) = $n_before && test -z \"\$(ls -A '$spool/tmp')\""
+check "a failing queue write: nothing queued, nothing left in env/ or msg/" sh -c \
+	"test \$(ls -A '$spool/env' | wc -l) = $n_before && test \$(ls '$spool/msg' | wc -l) = $n_before"
 
 # A file size limit set by the caller: a write error, not a truncated message.
 head -c 100000 /dev/zero | tr '\0' 'a' | fold -w 70 > "$T/big.in"
 sh -c "ulimit -f 8; exec '$T/bin/sendmail' bob@example.org" < "$T/big.in" > /dev/null 2> "$T/err"
 rc=$?
 check "RLIMIT_FSIZE: exit 75, nothing queued" sh -c \
-	"test $rc = 75 && test \$(ls '$spool/env' | wc -l) = $n_before && test -z \"\$(ls -A '$spool/tmp')\""
+	"test $rc = 75 && test \$(ls -A '$spool/env' | wc -l) = $n_before && test \$(ls '$spool/msg' | wc -l) = $n_before"
 
 # -bv: addresses checked and shown as they would be queued.
 "$T/bin/sendmail" -bv 'Jo <jo@example.org>, root' > "$T/out" 2>&1
 check "-bv prints each address as queued" sh -c \
 	"test \"\$(cat '$T/out' | tr '\n' '|')\" = '<jo@example.org>: address ok|<root@example.test>: address ok|'"
 
-# An unwritable spool: a regular file where tmp/ should be.
+# An unwritable spool: a regular file where msg/ should be.
 mkdir -p "$T/bad/etc" "$T/bad/spool"
 printf 'log = file:%s/bad.log\n' "$T" > "$T/bad/etc/mta.conf"
-: > "$T/bad/spool/tmp"
+: > "$T/bad/spool/msg"
 printf 'Subject: x\n\nx\n' | MTA_ROOT=$T/bad "$T/bin/sendmail" bob@example.org > /dev/null 2> "$T/err"
 rc=$?
 check "unwritable spool: exit 75 (or 73) and one line on stderr" sh -c \
@@ -266,7 +266,7 @@ else
 	# mta-setup's layout: the spool owner's home is the spool itself.
 	home2=$T/suid-spool
 	useradd --system --no-create-home --home-dir "$home2" --shell /usr/sbin/nologin "$su_spool2"
-	install -d -o "$su_spool2" -m 700 "$home2" "$home2/tmp" "$home2/msg" "$home2/env" "$home2/hold" "$home2/etc"
+	install -d -o "$su_spool2" -m 700 "$home2" "$home2/msg" "$home2/env" "$home2/hold" "$home2/etc"
 	printf 'hostname = mx.example.test\nlog = file:%s/mail.log\n' "$home2" > "$home2/etc/mta.conf"
 	install -d -m 755 "$T/sbin2"
 	install -o "$su_spool2" -m 4755 "$bin/sendmail" "$T/sbin2/sendmail"

@@ -154,7 +154,7 @@ TEST_CASE("a committed message is complete, visible and due", "[spool]") {
     CHECK(e->recipients.size() == 2);
     CHECK(s.list() == std::vector<QueueId>{id});
     CHECK(s.due(clock::now() + 1) == std::vector<QueueId>{id});
-    CHECK(count_entries(d.path + "/spool/tmp") == 0);
+    CHECK(count_entries(d.path + "/spool/msg") == 1);
     struct stat st;
     REQUIRE(stat((d.path + "/spool/msg").c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0700);
@@ -171,8 +171,8 @@ TEST_CASE("an aborted message leaves nothing behind", "[spool]") {
         in.write("partial");
     }  // destroyed without commit
     CHECK(s.list().empty());
-    CHECK(count_entries(d.path + "/tmp") == 0);
     CHECK(count_entries(d.path + "/msg") == 0);
+    CHECK(count_entries(d.path + "/env") == 0);
 }
 
 TEST_CASE("next attempt time is the envelope mtime; hold hides, release restores", "[spool]") {
@@ -212,16 +212,15 @@ TEST_CASE("recovery removes old leftovers and nothing committed", "[spool]") {
     QueueId kept = commit_one(s, 1);
     auto in = s.receive();  // a live writer
     in.write("in progress");
-    std::ofstream(d.path + "/tmp/" + QueueId::generate().str()) << "dead writer";
-    std::ofstream(d.path + "/msg/" + QueueId::generate().str()) << "never committed";
+    std::ofstream(d.path + "/msg/" + QueueId::generate().str()) << "dead writer";
     std::ofstream(d.path + "/env/.x.123.tmp") << "interrupted rewrite";
     auto now = clock::now();
     auto r = s.recover(now);  // nothing is old yet
     CHECK(r.temporary_removed == 0);
     CHECK(r.orphans_removed == 0);
     r = s.recover(now + 2 * 24 * 3600);
-    CHECK(r.temporary_removed == 3);  // dead writer, live writer's file (past the bound), rewrite
-    CHECK(r.orphans_removed == 1);
+    CHECK(r.temporary_removed == 1);  // the rewrite
+    CHECK(r.orphans_removed == 2);    // dead writer, live writer's content (past the bound)
     CHECK(s.list() == std::vector<QueueId>{kept});
     CHECK(slurp(s.path("msg", kept)) == content_for(1));
 }
@@ -249,7 +248,8 @@ TEST_CASE("write errors are reported with the right reply and leave nothing visi
         CHECK(c.size() == e->size);
         CHECK(c.find("END ") != std::string::npos);
     }
-    CHECK(count_entries(d.path + "/tmp") <= 1);  // only a post-commit tidy-up leftover
+    CHECK(count_entries(d.path + "/msg") == int(s.list().size()));  // no content without an envelope
+    CHECK(count_entries(d.path + "/env") == int(s.list().size()));  // no envelope temporaries
 }
 
 // The crash test: a child commits messages and is killed at step N of the
@@ -309,7 +309,6 @@ TEST_CASE("a crash at any step of commit loses no acknowledged message", "[spool
             REQUIRE(c.size() == e->size);
             REQUIRE(c.substr(c.size() - 6).find("END") != std::string::npos);
         }
-        CHECK(count_entries(d.path + "/tmp") == 0);
         CHECK(count_entries(d.path + "/msg") == int(s.list().size()));
         if (!crashed) {
             CHECK(acked.size() == 3);
