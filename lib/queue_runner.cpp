@@ -125,6 +125,43 @@ void run_limited(const std::vector<std::string>& destinations, int total, int pe
 
 std::string relay_of(const std::string& host) { return host.empty() || host == "-" ? "none" : host; }
 
+// Spool::remove for the messages of one stage run, with one fsync of env/
+// for all of them instead of one each: every envelope is unlinked first,
+// then env/ is synced, then the contents go. Each message sees the order
+// Spool::remove gives it (docs/spool.md, "Finish"), so a crash leaves
+// either envelope and content, or content alone, which recovery removes.
+// gone[k] is false for a message whose removal failed (it was logged; the
+// caller tries again the ordinary way).
+std::vector<bool> remove_messages(const Spool& spool, const std::vector<QueueId>& ids) {
+    std::vector<bool> gone(ids.size(), false);
+    if (ids.empty()) return gone;
+    for (size_t k = 0; k < ids.size(); ++k) {
+        try {
+            durable::unlink(spool.path("env", ids[k]));
+            durable::unlink(spool.path("hold", ids[k]));
+            gone[k] = true;
+        } catch (const Error& e) {
+            log::warning("{}: cannot remove: {}", ids[k].str(), e.what());
+        }
+    }
+    try {
+        durable::sync_directory(spool.root() + "/env");
+    } catch (const Error& e) {
+        log::warning("cannot remove {} messages: {}", ids.size(), e.what());
+        return std::vector<bool>(ids.size(), false);
+    }
+    for (size_t k = 0; k < ids.size(); ++k) {
+        if (!gone[k]) continue;
+        try {
+            durable::unlink(spool.path("msg", ids[k]));
+        } catch (const Error& e) {
+            // The envelope is gone: the content is an orphan recovery removes.
+            log::warning("{}: cannot remove the content: {}", ids[k].str(), e.what());
+        }
+    }
+    return gone;
+}
+
 }  // namespace
 
 DeliveryPlan plan_deliveries(const std::vector<const Envelope*>& messages,
@@ -452,7 +489,8 @@ void QueueRunner::run_job(const StageJob& job, std::vector<std::unique_ptr<Work>
     if (!e.exited_ok() && (e.signal || e.timed_out || e.not_started))
         log::warning("{} {}", name, e.describe());
 
-    std::lock_guard lk(mu_);
+    std::vector<Work*> finished;  // every recipient final, nothing to report
+    std::unique_lock lk(mu_);
     for (auto& [m, idx] : job.parts) {
         Work* w = works[m].get();
         const std::string& id = w->env.id->str();
@@ -500,19 +538,35 @@ void QueueRunner::run_job(const StageJob& job, std::vector<std::unique_ptr<Work>
             log::write(log::Level::info, log::format(d));
             (st.outcome == Outcome::ok ? res.sent : final ? res.bounced : res.deferred)++;
         }
+        if (w->env.all_final() && !owes_report(w->env)) {
+            // Nothing more to do: the removal is the record.
+            finished.push_back(w);
+            continue;
+        }
         try {
-            if (w->env.all_final() && !owes_report(w->env)) {
-                // Nothing more to do: the removal is the record.
-                spool_.remove(*w->env.id);
-                log::info("{}: removed", id);
-                w->removed = true;
-                ++res.removed;
-            } else {
-                spool_.update(w->env);
-            }
+            spool_.update(w->env);
         } catch (const Error& err) {
             log::warning("{}: cannot record outcomes: {}", id, err.what());
         }
+    }
+    if (finished.empty()) return;
+    // The finished messages are this job's alone now (no recipient of
+    // theirs is in another job), so they are removed without the lock,
+    // beside the other jobs. Their claims are released here too: the
+    // kernel frees an unlinked file when its last descriptor closes, and
+    // that costs a journal update on some file systems.
+    lk.unlock();
+    std::vector<QueueId> ids;
+    for (Work* w : finished) ids.push_back(*w->env.id);
+    std::vector<bool> gone = remove_messages(spool_, ids);
+    for (size_t k = 0; k < finished.size(); ++k)
+        if (gone[k]) finished[k]->claim.reset();
+    lk.lock();
+    for (size_t k = 0; k < finished.size(); ++k) {
+        if (!gone[k]) continue;  // finish() tries again
+        log::info("{}: removed", ids[k].str());
+        finished[k]->removed = true;
+        ++res.removed;
     }
 }
 
