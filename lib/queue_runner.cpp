@@ -165,7 +165,8 @@ std::vector<bool> remove_messages(const Spool& spool, const std::vector<QueueId>
 }  // namespace
 
 DeliveryPlan plan_deliveries(const std::vector<const Envelope*>& messages,
-                             const std::function<const Route*(const std::string&)>& route_of, int batch_limit) {
+                             const std::function<const Route*(const std::string&)>& route_of, int batch_limit,
+                             int spread) {
     DeliveryPlan plan;
     std::map<std::string, std::vector<std::pair<size_t, std::vector<size_t>>>> remote;
     std::map<std::string, const Route*> remote_route;
@@ -202,14 +203,22 @@ DeliveryPlan plan_deliveries(const std::vector<const Envelope*>& messages,
         for (auto& [key, idx] : by_route) remote[key].push_back({m, idx});
     }
     size_t limit = size_t(std::max(1, batch_limit));
+    size_t lanes = size_t(std::max(1, spread));
     for (auto& key : order) {
         auto& parts = remote[key];
         const Route* route = remote_route[key];
-        for (size_t i = 0; i < parts.size(); i += limit) {
+        // What fits one run goes over one connection. More: a whole number
+        // of runs per lane (connection allowed to the destination), all of
+        // about the same size, so that the lanes end together.
+        size_t n = parts.size();
+        size_t runs = (n + limit - 1) / limit;
+        if (runs > 1) runs = std::min(n, (runs + lanes - 1) / lanes * lanes);
+        for (size_t r = 0; r < runs; ++r) {
             StageJob j;
             j.route = route;
             j.destination = destination_of(*route);
-            for (size_t k = i; k < std::min(parts.size(), i + limit); ++k) j.parts.push_back(parts[k]);
+            for (size_t k = (r * n + runs - 1) / runs; k < ((r + 1) * n + runs - 1) / runs; ++k)
+                j.parts.push_back(parts[k]);
             plan.jobs.push_back(std::move(j));
         }
     }
@@ -374,7 +383,7 @@ void QueueRunner::process_chunk(const std::vector<QueueId>& ids, std::time_t now
     DeliveryPlan plan = plan_deliveries(
         envs,
         [&](const std::string& d) -> const Route* { return d.empty() ? &local_route : &routes_.at(d); },
-        cfg_.batch_limit);
+        cfg_.batch_limit, cfg_.destination_concurrency);
     for (auto& [m, i, route] : plan.errors) {
         // An error route is an outcome without a stage run.
         Work* w = works[m].get();

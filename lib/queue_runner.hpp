@@ -68,10 +68,14 @@ struct DeliveryPlan {
 };
 
 // Groups the pending recipients of `messages` by route: one local job per
-// message, one remote job per route and up to batch_limit messages.
+// message; for each route, one run when its messages fit batch_limit,
+// otherwise runs of at most batch_limit messages split evenly into a
+// multiple of `spread` runs (the per-destination concurrency), so that
+// every allowed connection carries a share and they finish together.
 // route_of(lower-cased domain, or "" for a bare local part) never returns null.
 DeliveryPlan plan_deliveries(const std::vector<const Envelope*>& messages,
-                             const std::function<const Route*(const std::string&)>& route_of, int batch_limit);
+                             const std::function<const Route*(const std::string&)>& route_of, int batch_limit,
+                             int spread = 1);
 
 class QueueRunner {
 public:
