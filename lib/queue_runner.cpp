@@ -11,7 +11,9 @@
 #include <chrono>
 #include <condition_variable>
 #include <fcntl.h>
+#include <exception>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
@@ -257,6 +259,12 @@ struct QueueRunner::Work {
 };
 
 
+// One chunk of a pass: its claimed messages and what to run for them.
+struct QueueRunner::Chunk {
+    std::vector<std::unique_ptr<Work>> works;
+    DeliveryPlan plan;
+};
+
 QueueRunner::QueueRunner(const Spool& spool, QueueConfig config) : spool_(spool), cfg_(std::move(config)) {}
 
 PassResult QueueRunner::run() {
@@ -279,9 +287,45 @@ PassResult QueueRunner::run() {
     }
     routes_.clear();
     std::vector<QueueId> due = spool_.due(now);
-    for (size_t i = 0; i < due.size(); i += cfg_.chunk) {
-        std::vector<QueueId> part(due.begin() + long(i), due.begin() + long(std::min(due.size(), i + cfg_.chunk)));
-        process_chunk(part, now, res);
+    std::vector<std::vector<QueueId>> chunks;
+    size_t chunk = std::max<size_t>(1, cfg_.chunk);
+    for (size_t i = 0; i < due.size(); i += chunk)
+        chunks.emplace_back(due.begin() + long(i), due.begin() + long(std::min(due.size(), i + chunk)));
+    // While one chunk's stages run, the next chunk is claimed, read and
+    // planned beside them, so the connections do not wait for that. Two
+    // chunks hold a descriptor per message: without room for them, one
+    // chunk at a time.
+    struct rlimit rl;
+    bool overlap = ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur >= 2 * chunk + 1024;
+    std::unique_ptr<Chunk> current;
+    if (!chunks.empty()) current = prepare(chunks[0], now, res);
+    for (size_t k = 0; k < chunks.size(); ++k) {
+        std::unique_ptr<Chunk> next;
+        bool has_next = k + 1 < chunks.size();
+        if (has_next && overlap) {
+            PassResult pres;  // merged after the join: no shared counters
+            std::exception_ptr failed;
+            std::thread claimer([&] {
+                try {
+                    next = prepare(chunks[k + 1], now, pres);
+                } catch (...) {
+                    failed = std::current_exception();
+                }
+            });
+            deliver(*current, now, res);
+            claimer.join();
+            if (failed) std::rethrow_exception(failed);
+            res.messages += pres.messages;
+            res.sent += pres.sent;
+            res.deferred += pres.deferred;
+            res.bounced += pres.bounced;
+            res.removed += pres.removed;
+            res.notifications += pres.notifications;
+        } else {
+            deliver(*current, now, res);
+            if (has_next) next = prepare(chunks[k + 1], now, res);
+        }
+        current = std::move(next);
     }
     return res;
 }
@@ -331,8 +375,10 @@ void set_dsn_mark(Recipient& r, std::string v) {
 }
 }  // namespace
 
-void QueueRunner::process_chunk(const std::vector<QueueId>& ids, std::time_t now, PassResult& res) {
-    std::vector<std::unique_ptr<Work>> works;
+std::unique_ptr<QueueRunner::Chunk> QueueRunner::prepare(const std::vector<QueueId>& ids, std::time_t now,
+                                                         PassResult& res) {
+    auto chunk = std::make_unique<Chunk>();
+    auto& works = chunk->works;
     for (auto& id : ids) {
         auto claim = spool_.claim(id);
         if (!claim) continue;
@@ -361,7 +407,7 @@ void QueueRunner::process_chunk(const std::vector<QueueId>& ids, std::time_t now
                   w->env.count(RcptState::pending));
         works.push_back(std::move(w));
     }
-    if (works.empty()) return;
+    if (works.empty()) return chunk;
 
     // Routes: one mta-route run for every domain this chunk needs.
     std::vector<std::string> need;
@@ -380,7 +426,8 @@ void QueueRunner::process_chunk(const std::vector<QueueId>& ids, std::time_t now
 
     std::vector<const Envelope*> envs;
     for (auto& w : works) envs.push_back(&w->env);
-    DeliveryPlan plan = plan_deliveries(
+    DeliveryPlan& plan = chunk->plan;
+    plan = plan_deliveries(
         envs,
         [&](const std::string& d) -> const Route* { return d.empty() ? &local_route : &routes_.at(d); },
         cfg_.batch_limit, cfg_.destination_concurrency);
@@ -422,12 +469,16 @@ void QueueRunner::process_chunk(const std::vector<QueueId>& ids, std::time_t now
         }
     }
 
-    std::vector<std::string> dest;
-    for (auto& j : plan.jobs) dest.push_back(j.destination);
-    run_limited(dest, cfg_.concurrency, cfg_.destination_concurrency,
-                [&](size_t i) { run_job(plan.jobs[i], works, now, res); });
+    return chunk;
+}
 
-    for (auto& w : works) finish(*w, now, res);
+void QueueRunner::deliver(Chunk& chunk, std::time_t now, PassResult& res) {
+    std::vector<std::string> dest;
+    for (auto& j : chunk.plan.jobs) dest.push_back(j.destination);
+    run_limited(dest, cfg_.concurrency, cfg_.destination_concurrency,
+                [&](size_t i) { run_job(chunk.plan.jobs[i], chunk.works, now, res); });
+
+    for (auto& w : chunk.works) finish(*w, now, res);
 }
 
 void QueueRunner::resolve(const std::vector<std::string>& domains) {
