@@ -312,7 +312,12 @@ PassResult QueueRunner::run() {
                     failed = std::current_exception();
                 }
             });
-            deliver(*current, now, res);
+            try {
+                deliver(*current, now, res);
+            } catch (...) {
+                claimer.join();
+                throw;
+            }
             claimer.join();
             if (failed) std::rethrow_exception(failed);
             res.messages += pres.messages;
