@@ -265,7 +265,8 @@ struct QueueRunner::Chunk {
     DeliveryPlan plan;
 };
 
-QueueRunner::QueueRunner(const Spool& spool, QueueConfig config) : spool_(spool), cfg_(std::move(config)) {}
+QueueRunner::QueueRunner(const Spool& spool, QueueConfig config)
+    : spool_(spool), cfg_(std::move(config)), network_user_(unprivileged_stage_user(spool.root())) {}
 
 PassResult QueueRunner::run() {
     PassResult res;
@@ -488,6 +489,7 @@ void QueueRunner::deliver(Chunk& chunk, std::time_t now, PassResult& res) {
 
 void QueueRunner::resolve(const std::vector<std::string>& domains) {
     StageRun run;
+    run.user = network_user_;
     run.argv.push_back(cfg_.route_program);
     for (auto& d : domains) run.argv.push_back(d);
     run.timeout = cfg_.route_timeout;
@@ -546,6 +548,7 @@ void QueueRunner::run_job(const StageJob& job, std::vector<std::unique_ptr<Work>
         }
         run.timeout = cfg_.send_timeout;
     }
+    if (!job.local) run.user = network_user_;
     auto started = steady::now();
     StageExit e = run_stage(run);
     std::vector<ResultLine> lines = result_lines(e.out);

@@ -17,6 +17,7 @@
 #include "retry_schedule.hpp"
 #include "route.hpp"
 #include "spool.hpp"
+#include "stage_program.hpp"
 
 #include <ctime>
 #include <functional>
@@ -99,6 +100,9 @@ private:
     // This pass's answers, by domain. Only prepare() adds to it; jobs hold
     // pointers to its entries, which insertions leave in place.
     std::map<std::string, Route> routes_;
+    // Whom mta-route and mta-send run as when the runner is root: the
+    // spool's owner (mta-deliver keeps root to become each recipient).
+    std::optional<StageUser> network_user_;
     std::mutex mu_;                        // envelope updates and counters
 
     // Claims and reads a chunk's messages, asks for their routes and plans
