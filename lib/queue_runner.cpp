@@ -35,10 +35,11 @@ bool exists(const std::string& p) {
     return ::lstat(p.c_str(), &st) == 0;
 }
 
-// The global lock of a pass: flock on <spool>/lock, never blocking.
+// The global lock of a pass: flock on <spool>/lock, never blocking. A root
+// runner gives the file to the spool's owner, whose runs open it too.
 class PassLock {
 public:
-    explicit PassLock(const std::string& root) {
+    PassLock(const std::string& root, const std::optional<StageUser>& owner) {
         std::string p = root + "/lock";
         fd_ = ::open(p.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd_ >= 0) {
@@ -47,6 +48,13 @@ public:
             fd_ = ::open(p.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
         }
         if (fd_ < 0) throw Error::system("open " + p, errno);
+        struct stat st;
+        if (owner && ::fstat(fd_, &st) == 0 && st.st_uid != owner->uid && ::fchown(fd_, owner->uid, owner->gid) != 0) {
+            int e = errno;
+            ::close(fd_);
+            fd_ = -1;
+            throw Error::system("change owner of " + p, e);
+        }
         while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
             if (errno == EINTR) continue;
             if (errno == EWOULDBLOCK) return;
@@ -271,7 +279,7 @@ QueueRunner::QueueRunner(const Spool& spool, QueueConfig config)
 PassResult QueueRunner::run() {
     PassResult res;
     spool_.check();
-    PassLock lock(spool_.root());
+    PassLock lock(spool_.root(), network_user_);
     if (!lock.held()) {
         res.locked_out = true;
         return res;

@@ -58,3 +58,7 @@ check "privilege: delivered to alice's Maildir" sh -c "grep -l 'Subject: privile
 check "privilege: the recipient whose host is down is deferred" grep -q 'to=<dave@down.example>, .*status=deferred' "$MTA_ROOT/mail.log"
 check "privilege: the envelope root rewrote still belongs to the spool's owner" sh -c \
 	"test \$(ls -A '$MTA_ROOT/spool/env' | wc -l) = 1 && test -z \"\$(find '$MTA_ROOT/spool/env' -type f ! -user nobody)\""
+check "privilege: the pass lock root created belongs to the spool's owner" test "$(stat -c %U "$MTA_ROOT/spool/lock")" = nobody
+# The owner's own run after root's (its cron, say) opens the same lock and spool.
+setpriv --reuid="$nuid" --regid="$ngid" --clear-groups env MTA_NOW=$(($(date +%s) + 7200)) "$bin/mta-queue" run > "$T/run2.out" 2>&1
+check "privilege: a later run as the spool's owner works" test $? -eq 0
