@@ -99,7 +99,10 @@ Peer peer_from_environment(int fd) {
         p.port = to_port(env("REMOTE_PORT"));
     }
     if (p.ip.rfind("::ffff:", 0) == 0 && p.ip.find('.') != std::string::npos) p.ip = p.ip.substr(7);
-    p.relayclient = std::getenv("RELAYCLIENT") != nullptr;
+    if (const char* rc = std::getenv("RELAYCLIENT")) {
+        p.relayclient = true;
+        p.relayclient_suffix = rc;
+    }
     return p;
 }
 

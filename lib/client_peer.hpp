@@ -4,7 +4,8 @@
 //   ${PROTO}REMOTEIP/PORT, TCPLOCALIP/PORT, TCPREMOTEHOST (UCSPI: tcpserver, s6)
 //   REMOTE_ADDR/REMOTE_PORT                               (systemd Accept=yes)
 //   getpeername(2)/getsockname(2) on the connection       (inetd, our listener)
-// RELAYCLIENT (set by tcprules) lets the client relay, as in qmail.
+// RELAYCLIENT (set by tcprules) lets the client relay, as in qmail; a
+// non-empty value is appended to every recipient address.
 #pragma once
 
 #include <string>
@@ -19,6 +20,7 @@ struct Peer {
     std::string local_ip;
     int local_port = 0;
     bool relayclient = false;
+    std::string relayclient_suffix;  // RELAYCLIENT's value
     bool local = false;        // local submission (sendmail -bs)
 
     // "name[ip]", Postfix's namaddr; "local" for local submissions.

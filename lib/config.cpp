@@ -95,6 +95,17 @@ void attach(CLI::App& app, std::string_view tool, Common& c) {
     app.add_option("--local-domains", c.local_domains, "file of local domains (default: <etc>/local-domains)");
 }
 
+std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv) {
+    try {
+        app.parse(argc, argv);
+        return std::nullopt;
+    } catch (const CLI::ParseError& e) {
+        if (app.exit(e) == 0) return 0;
+        bool config = dynamic_cast<const CLI::ConfigError*>(&e) || dynamic_cast<const CLI::FileError*>(&e);
+        return config ? ex::config : ex::usage;
+    }
+}
+
 void finish(Common& c) {
     std::string root = default_root();
     if (c.spool.empty()) c.spool = root + "/spool";

@@ -11,6 +11,7 @@
 // when MTA_ROOT is set, else /etc/mta/mta.conf (both optional).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +43,11 @@ std::string default_config_file();
 // after app.parse() to fill in defaults that depend on other keys.
 void attach(CLI::App& app, std::string_view tool, Common& c);
 void finish(Common& c);
+
+// app.parse() with CLI11's messages: a value when the program should stop
+// now with that exit code (0 after --help, EX_CONFIG for a configuration
+// file that cannot be read or parsed, EX_USAGE for any other mistake).
+std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv);
 
 // Reads a table file: one entry a line, '#' comments and blank lines
 // skipped, surrounding white space trimmed. A missing file is an empty

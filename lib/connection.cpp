@@ -47,30 +47,17 @@ bool Connection::wait(int fd, short events, std::int64_t deadline) {
     }
 }
 
-Connection::Io Connection::read(char* buf, size_t n, size_t& got, std::int64_t deadline) {
-    got = 0;
+// After an OpenSSL call failed with `e`: when it wants the socket readable
+// or writable, waits for that (retry) or the deadline (timeout).
+Connection::Step Connection::tls_wait(int e, std::int64_t deadline) {
+    if (e == SSL_ERROR_WANT_READ) return wait(rfd_, POLLIN, deadline) ? Step::retry : Step::timeout;
+    if (e == SSL_ERROR_WANT_WRITE) return wait(wfd_, POLLOUT, deadline) ? Step::retry : Step::timeout;
+    return Step::failed;
+}
+
+// One read(2) that returns data, waiting while the socket has none.
+Connection::Io Connection::read_plain(char* buf, size_t n, size_t& got, std::int64_t deadline) {
     while (true) {
-        if (ssl_) {
-            ERR_clear_error();
-            int r = SSL_read(ssl_, buf, int(n));
-            if (r > 0) {
-                got = size_t(r);
-                return Io::ok;
-            }
-            int e = SSL_get_error(ssl_, r);
-            if (e == SSL_ERROR_ZERO_RETURN) return Io::eof;
-            if (e == SSL_ERROR_WANT_READ) {
-                if (!wait(rfd_, POLLIN, deadline)) return Io::timeout;
-                continue;
-            }
-            if (e == SSL_ERROR_WANT_WRITE) {
-                if (!wait(wfd_, POLLOUT, deadline)) return Io::timeout;
-                continue;
-            }
-            if (e == SSL_ERROR_SYSCALL && r == 0) return Io::eof;
-            error_ = tls_error();
-            return Io::error;
-        }
         ssize_t r = ::read(rfd_, buf, n);
         if (r > 0) {
             got = size_t(r);
@@ -87,24 +74,31 @@ Connection::Io Connection::read(char* buf, size_t n, size_t& got, std::int64_t d
     }
 }
 
-Connection::Io Connection::read_exact(char* buf, size_t n, std::int64_t deadline) {
-    size_t have = 0;
-    while (have < n) {
-        // Plain reads only: PROXY headers come before any TLS.
-        ssize_t r = ::read(rfd_, buf + have, n - have);
+Connection::Io Connection::read(char* buf, size_t n, size_t& got, std::int64_t deadline) {
+    got = 0;
+    if (!ssl_) return read_plain(buf, n, got, deadline);
+    while (true) {
+        ERR_clear_error();
+        int r = SSL_read(ssl_, buf, int(n));
         if (r > 0) {
-            have += size_t(r);
-            continue;
+            got = size_t(r);
+            return Io::ok;
         }
-        if (r == 0) return Io::eof;
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            if (!wait(rfd_, POLLIN, deadline)) return Io::timeout;
-            continue;
-        }
-        error_ = std::strerror(errno);
+        int e = SSL_get_error(ssl_, r);
+        if (e == SSL_ERROR_ZERO_RETURN) return Io::eof;
+        Step step = tls_wait(e, deadline);
+        if (step == Step::retry) continue;
+        if (step == Step::timeout) return Io::timeout;
+        if (e == SSL_ERROR_SYSCALL && r == 0) return Io::eof;
+        error_ = tls_error();
         return Io::error;
     }
+}
+
+Connection::Io Connection::read_exact(char* buf, size_t n, std::int64_t deadline) {
+    // Plain reads only: PROXY headers come before any TLS.
+    for (size_t have = 0, got = 0; have < n; have += got)
+        if (Io io = read_plain(buf + have, n - have, got, deadline); io != Io::ok) return io;
     return Io::ok;
 }
 
@@ -117,15 +111,9 @@ Connection::Io Connection::write(std::string_view data, std::int64_t deadline) {
                 data.remove_prefix(size_t(r));
                 continue;
             }
-            int e = SSL_get_error(ssl_, r);
-            if (e == SSL_ERROR_WANT_READ) {
-                if (!wait(rfd_, POLLIN, deadline)) return Io::timeout;
-                continue;
-            }
-            if (e == SSL_ERROR_WANT_WRITE) {
-                if (!wait(wfd_, POLLOUT, deadline)) return Io::timeout;
-                continue;
-            }
+            Step step = tls_wait(SSL_get_error(ssl_, r), deadline);
+            if (step == Step::retry) continue;
+            if (step == Step::timeout) return Io::timeout;
             error_ = tls_error();
             return Io::error;
         }
@@ -156,21 +144,11 @@ bool Connection::start_tls(const TlsContext& ctx, std::int64_t deadline) {
         int r = SSL_accept(ssl_);
         if (r == 1) return true;
         int e = SSL_get_error(ssl_, r);
-        if (e == SSL_ERROR_WANT_READ) {
-            if (!wait(rfd_, POLLIN, deadline)) {
-                error_ = "timeout in the TLS handshake";
-                break;
-            }
-            continue;
-        }
-        if (e == SSL_ERROR_WANT_WRITE) {
-            if (!wait(wfd_, POLLOUT, deadline)) {
-                error_ = "timeout in the TLS handshake";
-                break;
-            }
-            continue;
-        }
-        error_ = e == SSL_ERROR_SYSCALL ? "connection lost in the TLS handshake" : tls_error();
+        Step step = tls_wait(e, deadline);
+        if (step == Step::retry) continue;
+        error_ = step == Step::timeout         ? "timeout in the TLS handshake"
+                 : e == SSL_ERROR_SYSCALL ? "connection lost in the TLS handshake"
+                                          : tls_error();
         break;
     }
     SSL_free(ssl_);

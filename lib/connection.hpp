@@ -40,7 +40,10 @@ public:
     int read_fd() const { return rfd_; }
 
 private:
+    enum class Step { retry, timeout, failed };
     bool wait(int fd, short events, std::int64_t deadline);
+    Step tls_wait(int ssl_error, std::int64_t deadline);
+    Io read_plain(char* buf, size_t n, size_t& got, std::int64_t deadline);
     int rfd_, wfd_;
     int rflags_ = -1, wflags_ = -1;
     SSL* ssl_ = nullptr;

@@ -133,18 +133,9 @@ void set_mtime(int fd, std::time_t t, const std::string& what) {
     if (::futimens(fd, ts) != 0) fail("set time of " + what, errno);
 }
 
-bool link(const std::string& from, const std::string& to) {
-    fault_point("link", to);
-    if (::link(from.c_str(), to.c_str()) == 0) return true;
-    if (errno == EEXIST) {
-        // NFS may report failure for a link that worked: same inode = success.
-        struct stat a, b;
-        if (::stat(from.c_str(), &a) == 0 && ::stat(to.c_str(), &b) == 0 && a.st_dev == b.st_dev &&
-            a.st_ino == b.st_ino)
-            return true;
-        return false;
-    }
-    fail("link " + from + " " + to, errno);
+void set_owner(int fd, const Owner& o, const std::string& what) {
+    fault_point("chown", what);
+    if (::fchown(fd, o.uid, o.gid) != 0) fail("change owner of " + what, errno);
 }
 
 void rename(const std::string& from, const std::string& to) {
@@ -158,7 +149,7 @@ void unlink(const std::string& path, bool must_exist) {
 }
 
 void replace_file(const std::string& dir, const std::string& name, std::string_view data,
-                  std::optional<std::time_t> mtime) {
+                  std::optional<std::time_t> mtime, std::optional<Owner> owner) {
     std::string tmp = dir + "/." + name + "." + std::to_string(::getpid()) + ".tmp";
     std::string final_path = dir + "/" + name;
     Fd fd = create_exclusive(tmp);
@@ -170,6 +161,7 @@ void replace_file(const std::string& dir, const std::string& name, std::string_v
         if (!fd) fail("create " + tmp, EEXIST);
     }
     try {
+        if (owner) set_owner(fd.get(), *owner, tmp);
         write_all(fd.get(), data, tmp);
         if (mtime) set_mtime(fd.get(), *mtime, tmp);
         sync(fd.get(), tmp);

@@ -1,6 +1,6 @@
 // durable: every file-system step that must survive a crash, in one place.
 //
-// Other modules never call write/fsync/link/rename/unlink on queue or
+// Other modules never call write/fsync/rename/unlink/fchown on queue or
 // mailbox files directly; they call these, which check every result, throw
 // mta::Error (ENOSPC → 452 4.3.1, other errors → 451 4.3.0) and pass a
 // numbered fault point before each step. Tests make the Nth step crash
@@ -16,6 +16,7 @@
 
 #include <ctime>
 #include <optional>
+#include <sys/types.h>
 #include <string>
 #include <string_view>
 
@@ -51,17 +52,22 @@ void write_all(int fd, std::string_view data, const std::string& what);
 void sync(int fd, const std::string& what);       // fsync
 void sync_directory(const std::string& path);     // open + fsync + close
 void set_mtime(int fd, std::time_t t, const std::string& what);
-// link(2); returns false when `to` exists, throws on other errors.
-bool link(const std::string& from, const std::string& to);
+// A file that a root process creates in a directory of another user is
+// given to that user (fchown), so that the user's programs can read it.
+struct Owner {
+    uid_t uid;
+    gid_t gid;
+};
+void set_owner(int fd, const Owner& o, const std::string& what);
 void rename(const std::string& from, const std::string& to);
 // unlink(2); a missing file is not an error unless must_exist.
 void unlink(const std::string& path, bool must_exist = false);
 
-// The atomic replace: write dir/.name.<pid>.tmp, fsync, set its mtime when
-// given, rename over dir/name, fsync dir. A reader sees the old or the new
+// The atomic replace: write dir/.name.<pid>.tmp (given to owner when
+// set), fsync, set its mtime when given, rename over dir/name, fsync dir. A reader sees the old or the new
 // file, never a part.
 void replace_file(const std::string& dir, const std::string& name, std::string_view data,
-                  std::optional<std::time_t> mtime = std::nullopt);
+                  std::optional<std::time_t> mtime = std::nullopt, std::optional<Owner> owner = std::nullopt);
 
 // Fault injection (see the file comment). Every step above calls this.
 void fault_point(std::string_view step, const std::string& path);

@@ -73,27 +73,21 @@ Header parse_v2(std::string_view b) {
     }
     if (cmd != 1) throw bad("unsupported command");
     int fam = u(13) >> 4;
-    const unsigned char* a = reinterpret_cast<const unsigned char*>(b.data()) + 16;
-    char out[INET6_ADDRSTRLEN];
-    if (fam == 1) {
-        if (len < 12) throw bad("short v2 address block");
-        inet_ntop(AF_INET, a, out, sizeof out);
-        h.src_ip = out;
-        inet_ntop(AF_INET, a + 4, out, sizeof out);
-        h.dst_ip = out;
-        h.src_port = a[8] << 8 | a[9];
-        h.dst_port = a[10] << 8 | a[11];
-    } else if (fam == 2) {
-        if (len < 36) throw bad("short v2 address block");
-        inet_ntop(AF_INET6, a, out, sizeof out);
-        h.src_ip = out;
-        inet_ntop(AF_INET6, a + 16, out, sizeof out);
-        h.dst_ip = out;
-        h.src_port = a[32] << 8 | a[33];
-        h.dst_port = a[34] << 8 | a[35];
-    } else {
+    if (fam != 1 && fam != 2) {
         h.use_connection = true;  // UNSPEC or UNIX: keep the real endpoints
+        return h;
     }
+    // Source and destination address (4 or 16 bytes each), then the ports.
+    const unsigned char* a = reinterpret_cast<const unsigned char*>(b.data()) + 16;
+    size_t n = fam == 1 ? 4 : 16;
+    if (len < 2 * n + 4) throw bad("short v2 address block");
+    char out[INET6_ADDRSTRLEN];
+    inet_ntop(fam == 1 ? AF_INET : AF_INET6, a, out, sizeof out);
+    h.src_ip = out;
+    inet_ntop(fam == 1 ? AF_INET : AF_INET6, a + n, out, sizeof out);
+    h.dst_ip = out;
+    h.src_port = a[2 * n] << 8 | a[2 * n + 1];
+    h.dst_port = a[2 * n + 2] << 8 | a[2 * n + 3];
     return h;
 }
 
@@ -127,6 +121,11 @@ void apply(const Header& h, Peer& p) {
     p.port = h.src_port;
     p.local_ip = h.dst_ip;
     p.local_port = h.dst_port;
+    // RELAYCLIENT and the name came from rules that matched the proxy, not
+    // the client behind it.
+    p.relayclient = false;
+    p.relayclient_suffix.clear();
+    p.name = "unknown";
     if (p.ip.rfind("::ffff:", 0) == 0 && p.ip.find('.') != std::string::npos) p.ip = p.ip.substr(7);
 }
 

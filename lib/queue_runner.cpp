@@ -11,7 +11,9 @@
 #include <chrono>
 #include <condition_variable>
 #include <fcntl.h>
+#include <exception>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
@@ -33,10 +35,11 @@ bool exists(const std::string& p) {
     return ::lstat(p.c_str(), &st) == 0;
 }
 
-// The global lock of a pass: flock on <spool>/lock, never blocking.
+// The global lock of a pass: flock on <spool>/lock, never blocking. A root
+// runner gives the file to the spool's owner, whose runs open it too.
 class PassLock {
 public:
-    explicit PassLock(const std::string& root) {
+    PassLock(const std::string& root, const std::optional<StageUser>& owner) {
         std::string p = root + "/lock";
         fd_ = ::open(p.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd_ >= 0) {
@@ -45,6 +48,13 @@ public:
             fd_ = ::open(p.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW);
         }
         if (fd_ < 0) throw Error::system("open " + p, errno);
+        struct stat st;
+        if (owner && ::fstat(fd_, &st) == 0 && st.st_uid != owner->uid && ::fchown(fd_, owner->uid, owner->gid) != 0) {
+            int e = errno;
+            ::close(fd_);
+            fd_ = -1;
+            throw Error::system("change owner of " + p, e);
+        }
         while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
             if (errno == EINTR) continue;
             if (errno == EWOULDBLOCK) return;
@@ -125,10 +135,48 @@ void run_limited(const std::vector<std::string>& destinations, int total, int pe
 
 std::string relay_of(const std::string& host) { return host.empty() || host == "-" ? "none" : host; }
 
+// Spool::remove for the messages of one stage run, with one fsync of env/
+// for all of them instead of one each: every envelope is unlinked first,
+// then env/ is synced, then the contents go. Each message sees the order
+// Spool::remove gives it (docs/spool.md, "Finish"), so a crash leaves
+// either envelope and content, or content alone, which recovery removes.
+// gone[k] is false for a message whose removal failed (it was logged; the
+// caller tries again the ordinary way).
+std::vector<bool> remove_messages(const Spool& spool, const std::vector<QueueId>& ids) {
+    std::vector<bool> gone(ids.size(), false);
+    if (ids.empty()) return gone;
+    for (size_t k = 0; k < ids.size(); ++k) {
+        try {
+            durable::unlink(spool.path("env", ids[k]));
+            durable::unlink(spool.path("hold", ids[k]));
+            gone[k] = true;
+        } catch (const Error& e) {
+            log::warning("{}: cannot remove: {}", ids[k].str(), e.what());
+        }
+    }
+    try {
+        durable::sync_directory(spool.root() + "/env");
+    } catch (const Error& e) {
+        log::warning("cannot remove {} messages: {}", ids.size(), e.what());
+        return std::vector<bool>(ids.size(), false);
+    }
+    for (size_t k = 0; k < ids.size(); ++k) {
+        if (!gone[k]) continue;
+        try {
+            durable::unlink(spool.path("msg", ids[k]));
+        } catch (const Error& e) {
+            // The envelope is gone: the content is an orphan recovery removes.
+            log::warning("{}: cannot remove the content: {}", ids[k].str(), e.what());
+        }
+    }
+    return gone;
+}
+
 }  // namespace
 
 DeliveryPlan plan_deliveries(const std::vector<const Envelope*>& messages,
-                             const std::function<const Route*(const std::string&)>& route_of, int batch_limit) {
+                             const std::function<const Route*(const std::string&)>& route_of, int batch_limit,
+                             int spread) {
     DeliveryPlan plan;
     std::map<std::string, std::vector<std::pair<size_t, std::vector<size_t>>>> remote;
     std::map<std::string, const Route*> remote_route;
@@ -165,14 +213,22 @@ DeliveryPlan plan_deliveries(const std::vector<const Envelope*>& messages,
         for (auto& [key, idx] : by_route) remote[key].push_back({m, idx});
     }
     size_t limit = size_t(std::max(1, batch_limit));
+    size_t lanes = size_t(std::max(1, spread));
     for (auto& key : order) {
         auto& parts = remote[key];
         const Route* route = remote_route[key];
-        for (size_t i = 0; i < parts.size(); i += limit) {
+        // What fits one run goes over one connection. More: a whole number
+        // of runs per lane (connection allowed to the destination), all of
+        // about the same size, so that the lanes end together.
+        size_t n = parts.size();
+        size_t runs = (n + limit - 1) / limit;
+        if (runs > 1) runs = std::min(n, (runs + lanes - 1) / lanes * lanes);
+        for (size_t r = 0; r < runs; ++r) {
             StageJob j;
             j.route = route;
             j.destination = destination_of(*route);
-            for (size_t k = i; k < std::min(parts.size(), i + limit); ++k) j.parts.push_back(parts[k]);
+            for (size_t k = (r * n + runs - 1) / runs; k < ((r + 1) * n + runs - 1) / runs; ++k)
+                j.parts.push_back(parts[k]);
             plan.jobs.push_back(std::move(j));
         }
     }
@@ -211,12 +267,19 @@ struct QueueRunner::Work {
 };
 
 
-QueueRunner::QueueRunner(const Spool& spool, QueueConfig config) : spool_(spool), cfg_(std::move(config)) {}
+// One chunk of a pass: its claimed messages and what to run for them.
+struct QueueRunner::Chunk {
+    std::vector<std::unique_ptr<Work>> works;
+    DeliveryPlan plan;
+};
+
+QueueRunner::QueueRunner(const Spool& spool, QueueConfig config)
+    : spool_(spool), cfg_(std::move(config)), network_user_(unprivileged_stage_user(spool.root())) {}
 
 PassResult QueueRunner::run() {
     PassResult res;
     spool_.check();
-    PassLock lock(spool_.root());
+    PassLock lock(spool_.root(), network_user_);
     if (!lock.held()) {
         res.locked_out = true;
         return res;
@@ -233,9 +296,50 @@ PassResult QueueRunner::run() {
     }
     routes_.clear();
     std::vector<QueueId> due = spool_.due(now);
-    for (size_t i = 0; i < due.size(); i += cfg_.chunk) {
-        std::vector<QueueId> part(due.begin() + long(i), due.begin() + long(std::min(due.size(), i + cfg_.chunk)));
-        process_chunk(part, now, res);
+    std::vector<std::vector<QueueId>> chunks;
+    size_t chunk = std::max<size_t>(1, cfg_.chunk);
+    for (size_t i = 0; i < due.size(); i += chunk)
+        chunks.emplace_back(due.begin() + long(i), due.begin() + long(std::min(due.size(), i + chunk)));
+    // While one chunk's stages run, the next chunk is claimed, read and
+    // planned beside them, so the connections do not wait for that. Two
+    // chunks hold a descriptor per message: without room for them, one
+    // chunk at a time.
+    struct rlimit rl;
+    bool overlap = ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur >= 2 * chunk + 1024;
+    std::unique_ptr<Chunk> current;
+    if (!chunks.empty()) current = prepare(chunks[0], now, res);
+    for (size_t k = 0; k < chunks.size(); ++k) {
+        std::unique_ptr<Chunk> next;
+        bool has_next = k + 1 < chunks.size();
+        if (has_next && overlap) {
+            PassResult pres;  // merged after the join: no shared counters
+            std::exception_ptr failed;
+            std::thread claimer([&] {
+                try {
+                    next = prepare(chunks[k + 1], now, pres);
+                } catch (...) {
+                    failed = std::current_exception();
+                }
+            });
+            try {
+                deliver(*current, now, res);
+            } catch (...) {
+                claimer.join();
+                throw;
+            }
+            claimer.join();
+            if (failed) std::rethrow_exception(failed);
+            res.messages += pres.messages;
+            res.sent += pres.sent;
+            res.deferred += pres.deferred;
+            res.bounced += pres.bounced;
+            res.removed += pres.removed;
+            res.notifications += pres.notifications;
+        } else {
+            deliver(*current, now, res);
+            if (has_next) next = prepare(chunks[k + 1], now, res);
+        }
+        current = std::move(next);
     }
     return res;
 }
@@ -285,8 +389,10 @@ void set_dsn_mark(Recipient& r, std::string v) {
 }
 }  // namespace
 
-void QueueRunner::process_chunk(const std::vector<QueueId>& ids, std::time_t now, PassResult& res) {
-    std::vector<std::unique_ptr<Work>> works;
+std::unique_ptr<QueueRunner::Chunk> QueueRunner::prepare(const std::vector<QueueId>& ids, std::time_t now,
+                                                         PassResult& res) {
+    auto chunk = std::make_unique<Chunk>();
+    auto& works = chunk->works;
     for (auto& id : ids) {
         auto claim = spool_.claim(id);
         if (!claim) continue;
@@ -315,7 +421,7 @@ void QueueRunner::process_chunk(const std::vector<QueueId>& ids, std::time_t now
                   w->env.count(RcptState::pending));
         works.push_back(std::move(w));
     }
-    if (works.empty()) return;
+    if (works.empty()) return chunk;
 
     // Routes: one mta-route run for every domain this chunk needs.
     std::vector<std::string> need;
@@ -334,10 +440,11 @@ void QueueRunner::process_chunk(const std::vector<QueueId>& ids, std::time_t now
 
     std::vector<const Envelope*> envs;
     for (auto& w : works) envs.push_back(&w->env);
-    DeliveryPlan plan = plan_deliveries(
+    DeliveryPlan& plan = chunk->plan;
+    plan = plan_deliveries(
         envs,
         [&](const std::string& d) -> const Route* { return d.empty() ? &local_route : &routes_.at(d); },
-        cfg_.batch_limit);
+        cfg_.batch_limit, cfg_.destination_concurrency);
     for (auto& [m, i, route] : plan.errors) {
         // An error route is an outcome without a stage run.
         Work* w = works[m].get();
@@ -376,16 +483,21 @@ void QueueRunner::process_chunk(const std::vector<QueueId>& ids, std::time_t now
         }
     }
 
-    std::vector<std::string> dest;
-    for (auto& j : plan.jobs) dest.push_back(j.destination);
-    run_limited(dest, cfg_.concurrency, cfg_.destination_concurrency,
-                [&](size_t i) { run_job(plan.jobs[i], works, now, res); });
+    return chunk;
+}
 
-    for (auto& w : works) finish(*w, now, res);
+void QueueRunner::deliver(Chunk& chunk, std::time_t now, PassResult& res) {
+    std::vector<std::string> dest;
+    for (auto& j : chunk.plan.jobs) dest.push_back(j.destination);
+    run_limited(dest, cfg_.concurrency, cfg_.destination_concurrency,
+                [&](size_t i) { run_job(chunk.plan.jobs[i], chunk.works, now, res); });
+
+    for (auto& w : chunk.works) finish(*w, now, res);
 }
 
 void QueueRunner::resolve(const std::vector<std::string>& domains) {
     StageRun run;
+    run.user = network_user_;
     run.argv.push_back(cfg_.route_program);
     for (auto& d : domains) run.argv.push_back(d);
     run.timeout = cfg_.route_timeout;
@@ -444,6 +556,7 @@ void QueueRunner::run_job(const StageJob& job, std::vector<std::unique_ptr<Work>
         }
         run.timeout = cfg_.send_timeout;
     }
+    if (!job.local) run.user = network_user_;
     auto started = steady::now();
     StageExit e = run_stage(run);
     std::vector<ResultLine> lines = result_lines(e.out);
@@ -452,7 +565,8 @@ void QueueRunner::run_job(const StageJob& job, std::vector<std::unique_ptr<Work>
     if (!e.exited_ok() && (e.signal || e.timed_out || e.not_started))
         log::warning("{} {}", name, e.describe());
 
-    std::lock_guard lk(mu_);
+    std::vector<Work*> finished;  // every recipient final, nothing to report
+    std::unique_lock lk(mu_);
     for (auto& [m, idx] : job.parts) {
         Work* w = works[m].get();
         const std::string& id = w->env.id->str();
@@ -500,19 +614,35 @@ void QueueRunner::run_job(const StageJob& job, std::vector<std::unique_ptr<Work>
             log::write(log::Level::info, log::format(d));
             (st.outcome == Outcome::ok ? res.sent : final ? res.bounced : res.deferred)++;
         }
+        if (w->env.all_final() && !owes_report(w->env)) {
+            // Nothing more to do: the removal is the record.
+            finished.push_back(w);
+            continue;
+        }
         try {
-            if (w->env.all_final() && !owes_report(w->env)) {
-                // Nothing more to do: the removal is the record.
-                spool_.remove(*w->env.id);
-                log::info("{}: removed", id);
-                w->removed = true;
-                ++res.removed;
-            } else {
-                spool_.update(w->env);
-            }
+            spool_.update(w->env);
         } catch (const Error& err) {
             log::warning("{}: cannot record outcomes: {}", id, err.what());
         }
+    }
+    if (finished.empty()) return;
+    // The finished messages are this job's alone now (no recipient of
+    // theirs is in another job), so they are removed without the lock,
+    // beside the other jobs. Their claims are released here too: the
+    // kernel frees an unlinked file when its last descriptor closes, and
+    // that costs a journal update on some file systems.
+    lk.unlock();
+    std::vector<QueueId> ids;
+    for (Work* w : finished) ids.push_back(*w->env.id);
+    std::vector<bool> gone = remove_messages(spool_, ids);
+    for (size_t k = 0; k < finished.size(); ++k)
+        if (gone[k]) finished[k]->claim.reset();
+    lk.lock();
+    for (size_t k = 0; k < finished.size(); ++k) {
+        if (!gone[k]) continue;  // finish() tries again
+        log::info("{}: removed", ids[k].str());
+        finished[k]->removed = true;
+        ++res.removed;
     }
 }
 

@@ -3,7 +3,8 @@
 //
 // A pass: take the global lock (<spool>/lock, flock, non-blocking: an
 // overlapping pass returns at once), garbage-collect the spool, claim the
-// due messages (Spool::claim) a chunk at a time, ask mta-route once per
+// due messages (Spool::claim) a chunk at a time (the next chunk while the
+// stages of the current one run), ask mta-route once per
 // domain, group each message's pending recipients by route, and run
 // mta-deliver (local, one run per message) and mta-send (remote; --batch
 // when several messages share a route, so one connection carries them)
@@ -16,6 +17,7 @@
 #include "retry_schedule.hpp"
 #include "route.hpp"
 #include "spool.hpp"
+#include "stage_program.hpp"
 
 #include <ctime>
 #include <functional>
@@ -68,10 +70,14 @@ struct DeliveryPlan {
 };
 
 // Groups the pending recipients of `messages` by route: one local job per
-// message, one remote job per route and up to batch_limit messages.
+// message; for each route, one run when its messages fit batch_limit,
+// otherwise runs of at most batch_limit messages split evenly into a
+// multiple of `spread` runs (the per-destination concurrency), so that
+// every allowed connection carries a share and they finish together.
 // route_of(lower-cased domain, or "" for a bare local part) never returns null.
 DeliveryPlan plan_deliveries(const std::vector<const Envelope*>& messages,
-                             const std::function<const Route*(const std::string&)>& route_of, int batch_limit);
+                             const std::function<const Route*(const std::string&)>& route_of, int batch_limit,
+                             int spread = 1);
 
 class QueueRunner {
 public:
@@ -88,12 +94,22 @@ public:
 
 private:
     struct Work;
+    struct Chunk;
     const Spool& spool_;
     QueueConfig cfg_;
-    std::map<std::string, Route> routes_;  // this pass's answers, by domain
+    // This pass's answers, by domain. Only prepare() adds to it; jobs hold
+    // pointers to its entries, which insertions leave in place.
+    std::map<std::string, Route> routes_;
+    // Whom mta-route and mta-send run as when the runner is root: the
+    // spool's owner (mta-deliver keeps root to become each recipient).
+    std::optional<StageUser> network_user_;
     std::mutex mu_;                        // envelope updates and counters
 
-    void process_chunk(const std::vector<QueueId>& ids, std::time_t now, PassResult& res);
+    // Claims and reads a chunk's messages, asks for their routes and plans
+    // the stage runs; error routes' outcomes are recorded here.
+    std::unique_ptr<Chunk> prepare(const std::vector<QueueId>& ids, std::time_t now, PassResult& res);
+    // Runs the chunk's stages, then finishes its messages.
+    void deliver(Chunk& chunk, std::time_t now, PassResult& res);
     void resolve(const std::vector<std::string>& domains);
     void run_job(const StageJob& job, std::vector<std::unique_ptr<Work>>& works, std::time_t now, PassResult& res);
     void finish(Work& w, std::time_t now, PassResult& res);

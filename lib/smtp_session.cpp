@@ -285,7 +285,16 @@ void Session::do_rcpt(const Command& c) {
         throw;
     }
     Address rcpt = r.recipient;
-    if (r.bare_postmaster) rcpt = Address::parse("postmaster@" + cfg_.hostname, {});
+    if (r.bare_postmaster) {
+        rcpt = Address::parse("postmaster@" + cfg_.hostname, {});
+    } else if (peer_.relayclient && !peer_.relayclient_suffix.empty()) {
+        // qmail's RELAYCLIENT: its value is appended to the recipient.
+        try {
+            rcpt = Address::parse(rcpt.str() + peer_.relayclient_suffix, {false, false, env_.smtputf8});
+        } catch (const Error&) {
+            return reply(553, "5.1.3", "Error: the recipient with RELAYCLIENT appended is not an address");
+        }
+    }
     bool may_relay = cfg_.may_relay || cfg_.local || peer_.relayclient || !auth_user_.empty();
     Status st = r.bare_postmaster ? Status::ok() : backend_.check_recipient(rcpt, may_relay);
     if (!st.is_ok()) {

@@ -54,7 +54,10 @@ void scan(const std::string& dir, F&& f) {
 
 }  // namespace
 
-Spool::Spool(std::string root) : root_(std::move(root)) {}
+Spool::Spool(std::string root) : root_(std::move(root)) {
+    struct stat st;
+    if (::geteuid() == 0 && ::stat(root_.c_str(), &st) == 0 && st.st_uid != 0) owner_ = durable::Owner{st.st_uid, st.st_gid};
+}
 
 std::string Spool::path(std::string_view dir, const QueueId& id) const {
     return root_ + "/" + std::string(dir) + "/" + id.str();
@@ -77,7 +80,7 @@ void Spool::check() const {
     }
 }
 
-// ---- receiving (S0 → S4) ----
+// ---- receiving (S0 → S3) ----
 
 Spool::Incoming::Incoming(const Spool& s, QueueId id, durable::Fd fd)
     : spool_(&s), id_(std::move(id)), fd_(std::move(fd)) {}
@@ -100,8 +103,15 @@ Spool::Incoming::~Incoming() {
 Spool::Incoming Spool::receive() const {
     for (int tries = 0; tries < 8; ++tries) {
         QueueId id = QueueId::generate();
-        durable::Fd fd = durable::create_exclusive(path("msg", id));
-        if (fd) return Incoming(*this, std::move(id), std::move(fd));
+        std::string p = path("msg", id);
+        durable::Fd fd = durable::create_exclusive(p);
+        if (!fd) continue;
+        Incoming in(*this, std::move(id), std::move(fd));  // removes the file if the next step throws
+        // Locked until the commit is done: recovery and runners leave a
+        // locked content file alone, however old it is.
+        if (::flock(in.fd_.get(), LOCK_EX | LOCK_NB) != 0) throw Error::system("flock " + p, errno);
+        if (owner_) durable::set_owner(in.fd_.get(), *owner_, p);
+        return in;
     }
     throw Error::temp("cannot create a unique queue file in " + root_ + "/msg");
 }
@@ -133,7 +143,9 @@ void Spool::Incoming::commit(Envelope env) {
         // S1: content complete and durable, and its name in msg/ too.
         flush();
         durable::sync(fd_.get(), msg);
-        fd_.close(msg);
+        struct stat st;
+        if (::fstat(fd_.get(), &st) != 0 || st.st_nlink == 0)
+            throw Error::temp("the queue file " + msg + " was removed while being written");
         durable::sync_directory(s.root_ + "/msg");
         // S2 → S3: the envelope written beside env/<ID>, then renamed to
         // it (the commit) and env/ fsynced.
@@ -141,7 +153,8 @@ void Spool::Incoming::commit(Envelope env) {
         env.size = size_;
         if (env.arrival == 0) env.arrival = clock::now();
         if (env.next_attempt == 0) env.next_attempt = env.arrival;
-        durable::replace_file(s.root_ + "/env", id_.str(), serialize(env), env.next_attempt);
+        durable::replace_file(s.root_ + "/env", id_.str(), serialize(env), env.next_attempt, s.owner_);
+        fd_ = durable::Fd();  // unlocks: the message is the runners' now (written and synced: a close error is moot)
     } catch (...) {
         // Not durable, so not acknowledged: take it back (env/<ID> too, in
         // case only its directory fsync failed) rather than deliver a
@@ -154,9 +167,9 @@ void Spool::Incoming::commit(Envelope env) {
 
 void Spool::Incoming::abort() {
     done_ = true;
-    fd_ = durable::Fd();
     ::unlink(spool_->path("env", id_).c_str());
     ::unlink(spool_->path("msg", id_).c_str());
+    fd_ = durable::Fd();
 }
 
 // ---- claiming and reading ----
@@ -201,7 +214,7 @@ void Spool::update(const Envelope& e) const {
     if (!e.id) throw Error::temp("envelope without id");
     const char* dir = is_held(*e.id) ? "hold" : "env";
     if (!exists(path(dir, *e.id))) throw Error::temp("message " + e.id->str() + " is not queued");
-    durable::replace_file(root_ + "/" + dir, e.id->str(), serialize(e), e.next_attempt);
+    durable::replace_file(root_ + "/" + dir, e.id->str(), serialize(e), e.next_attempt, owner_);
 }
 
 void Spool::remove(const QueueId& id) const {
@@ -272,14 +285,17 @@ Spool::Recovery Spool::recover(std::time_t now, std::time_t max_age) const {
         ::closedir(d);
     }
     // msg/ without an envelope: a dead writer's content (a commit that
-    // never happened), or a removal interrupted between its two steps.
+    // never happened), or a removal interrupted between its two steps. A
+    // writer, a runner and hold/release keep the file locked while they
+    // work on it; under our own lock the envelope is looked for again.
+    auto unqueued = [&](const QueueId& id) { return !exists(path("env", id)) && !exists(path("hold", id)); };
     scan(root_ + "/msg", [&](std::string_view name, int dfd) {
         auto id = QueueId::parse(name);
-        if (!id || exists(path("env", *id)) || exists(path("hold", *id))) return;
-        if (old(dfd, id->str())) {
-            durable::unlink(path("msg", *id));
-            ++r.orphans_removed;
-        }
+        if (!id || !unqueued(*id) || !old(dfd, id->str())) return;
+        durable::Fd fd(::openat(dfd, id->str().c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+        if (!fd || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0 || !unqueued(*id)) return;
+        durable::unlink(path("msg", *id));
+        ++r.orphans_removed;
     });
     return r;
 }

@@ -42,7 +42,7 @@ public:
         const QueueId& id() const { return id_; }
         void write(std::string_view bytes);
         std::uint64_t size() const { return size_; }
-        // Makes the message durable and visible (S1 → S4). Fills in the
+        // Makes the message durable and visible (S0 → S3). Fills in the
         // envelope's id, size and (if zero) arrival and next attempt time.
         // Only after this returns may the sender be told 250.
         void commit(Envelope env);
@@ -109,6 +109,10 @@ public:
 
 private:
     std::string root_;
+    // Set when a root process uses a spool that belongs to another user
+    // (mta-queue run by root's cron): the files it creates are given to
+    // that user, whose programs (mta-send, mta-recv) must read them.
+    std::optional<durable::Owner> owner_;
 };
 
 }  // namespace mta

@@ -7,8 +7,11 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,6 +52,52 @@ std::vector<std::string> child_environment() {
 
 void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
+// posix_spawn(3) cannot change users: a child that drops to `u` for good
+// (no supplementary groups, gid, uid, and setuid(0) must then fail) before
+// it does what the spawn attributes below say. Returns the errno of the
+// failed step (as posix_spawn does) through a close-on-exec pipe.
+int spawn_as(pid_t* pid, const StageUser& u, int in, int out, int err, char* const* argv, char* const* envp) {
+    int status[2];
+    if (::pipe2(status, O_CLOEXEC) != 0) return errno;
+    *pid = ::fork();
+    if (*pid < 0) {
+        int e = errno;
+        ::close(status[0]);
+        ::close(status[1]);
+        return e;
+    }
+    if (*pid == 0) {
+        sigset_t none;
+        sigemptyset(&none);
+        for (int s : {SIGPIPE, SIGTERM, SIGINT, SIGCHLD}) ::signal(s, SIG_DFL);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        ::setpgid(0, 0);
+        int e = 0;
+        if (::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0 || ::setgroups(1, &u.gid) != 0 ||
+            ::setgid(u.gid) != 0 || ::setuid(u.uid) != 0)
+            e = errno;
+        else if (u.uid != 0 && ::setuid(0) == 0)
+            e = EPERM;
+        else
+            ::execve(argv[0], argv, envp);
+        if (!e) e = errno;
+        ssize_t w = ::write(status[1], &e, sizeof e);
+        (void)w;
+        ::_exit(127);
+    }
+    ::close(status[1]);
+    int e = 0;
+    ssize_t n;
+    while ((n = ::read(status[0], &e, sizeof e)) < 0 && errno == EINTR) {
+    }
+    ::close(status[0]);
+    if (n == ssize_t(sizeof e)) {
+        ::waitpid(*pid, nullptr, 0);
+        return e;
+    }
+    return 0;
+}
+
 }  // namespace
 
 std::string StageExit::describe() const {
@@ -56,6 +105,14 @@ std::string StageExit::describe() const {
     if (timed_out) return "timed out after " + std::to_string(int(seconds)) + "s";
     if (signal) return "killed by signal " + std::to_string(signal);
     return "exit " + std::to_string(exit_code);
+}
+
+std::optional<StageUser> unprivileged_stage_user(const std::string& spool_root) {
+    struct stat st;
+    if (::geteuid() != 0 || ::stat(spool_root.c_str(), &st) != 0 || st.st_uid == 0) return std::nullopt;
+    // The owner's own group, not the directory's (which may be root's).
+    const struct passwd* pw = ::getpwuid(st.st_uid);
+    return StageUser{st.st_uid, pw ? pw->pw_gid : st.st_gid};
 }
 
 StageExit run_stage(const StageRun& run) {
@@ -96,7 +153,8 @@ StageExit run_stage(const StageRun& run) {
     argv.push_back(nullptr);
 
     pid_t pid;
-    int rc = posix_spawn(&pid, args[0].c_str(), &fa, &attr, argv.data(), envp.data());
+    int rc = run.user ? spawn_as(&pid, *run.user, in.fd[0], out.fd[1], err.fd[1], argv.data(), envp.data())
+                      : posix_spawn(&pid, args[0].c_str(), &fa, &attr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     if (rc != 0) {

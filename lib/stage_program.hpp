@@ -11,13 +11,22 @@
 #include "result_line.hpp"
 #include "status.hpp"
 
+#include <optional>
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 namespace mta {
 
+// The user a stage runs as when the runner is root (docs/security.md).
+struct StageUser {
+    uid_t uid;
+    gid_t gid;
+};
+
 struct StageRun {
     std::vector<std::string> argv;  // argv[0] is the program path
+    std::optional<StageUser> user;  // set: the child drops to it before exec
     std::string input;              // written to stdin, then stdin is closed
     int timeout = 3600;             // seconds; the process group is killed after it
     size_t max_output = 16 << 20;   // stdout beyond this is discarded
@@ -36,6 +45,11 @@ struct StageExit {
     // One line for logs: "exit 75", "killed by signal 9", "timed out after 30s".
     std::string describe() const;
 };
+
+// For a runner that is root: the owner of the spool, whom mta-route and
+// mta-send run as (they need no privileges), with the owner's primary group. Nothing when the runner is not
+// root, or the spool belongs to root.
+std::optional<StageUser> unprivileged_stage_user(const std::string& spool_root);
 
 // Runs the program to completion (or its time limit). Never throws for
 // the program's own failures; throws Error only when the runner cannot

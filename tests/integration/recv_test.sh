@@ -104,6 +104,14 @@ check "tcpserver: peer from TCPREMOTEIP" env_has "$id" 'client unknown\[127.0.0.
 check "tcpserver: Received names the client address" msg_has "$id" 'Received: from .* (unknown \[127.0.0.1\])'
 expect_new 1 >/dev/null
 kill $last_pid 2>/dev/null
+port=$(free_port)
+bg tcpserver -q -H -R 127.0.0.1 $port env RELAYCLIENT=.relay.test $recv
+wait_port $port
+check "tcpserver + RELAYCLIENT=.relay.test: relay allowed" swaks --server 127.0.0.1:$port --from a@example.org --to x@elsewhere.example --header 'Subject: relayclient suffix'
+id=$(newest)
+check "RELAYCLIENT's value is appended to the recipient" env_has "$id" '^rcpt <x@elsewhere.example.relay.test>'
+expect_new 1 >/dev/null
+kill $last_pid 2>/dev/null
 
 # ---- 5. standalone: --listen IPv4 and IPv6, limits ----
 port=$(free_port)

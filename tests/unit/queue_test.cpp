@@ -6,6 +6,7 @@
 #include "retry_schedule.hpp"
 #include "stage_program.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <map>
 
@@ -310,6 +311,39 @@ TEST_CASE("grouping: local per message, remote by route across messages, batches
     // b.test and c.test go through one relay: one destination for the limits.
     CHECK(per_destination["relay:smart.test:587"] == 2);
     CHECK(per_destination["a.test"] == 2);
+}
+
+TEST_CASE("grouping: one route's messages spread evenly over the destination's connections", "[queue]") {
+    Route a = parse_route("domain=a.test kind=mx host=mx.a.test/25/10/192.0.2.1");
+    auto route_of = [&](const std::string&) -> const Route* { return &a; };
+    auto plan = [&](size_t count, int limit, int spread) {
+        std::vector<Envelope> envs(count, envelope({"u@a.test"}));
+        std::vector<const Envelope*> ptrs;
+        for (auto& e : envs) ptrs.push_back(&e);
+        DeliveryPlan p = plan_deliveries(ptrs, route_of, limit, spread);
+        std::vector<size_t> sizes;
+        size_t next = 0;
+        for (auto& j : p.jobs) {
+            sizes.push_back(j.parts.size());
+            for (auto& part : j.parts) CHECK(part.first == next++);  // every message once, in order
+        }
+        CHECK(next == count);
+        return sizes;
+    };
+    // 500 in runs of at most 50 over 4 connections: 12 runs, not 10 (4 + 4 + 2).
+    auto s = plan(500, 50, 4);
+    REQUIRE(s.size() == 12);
+    for (size_t n : s) CHECK((n == 41 || n == 42));
+    // What fits one run stays on one connection.
+    CHECK(plan(6, 50, 4) == std::vector<size_t>{6});
+    CHECK(plan(50, 50, 4) == std::vector<size_t>{50});
+    s = plan(51, 50, 4);
+    std::sort(s.begin(), s.end());
+    CHECK(s == std::vector<size_t>{12, 13, 13, 13});
+    s = plan(3, 1, 2);
+    CHECK(s == std::vector<size_t>{1, 1, 1});  // never an empty run
+    CHECK(plan(100, 50, 1) == std::vector<size_t>{50, 50});
+    CHECK(plan(101, 50, 1) == std::vector<size_t>{34, 34, 33});
 }
 
 TEST_CASE("stage programs: result lines, exits, signals, time limits", "[queue]") {

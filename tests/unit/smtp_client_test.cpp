@@ -5,6 +5,8 @@
 #include "smtp_transaction.hpp"
 
 #include <catch2/catch.hpp>
+#include <cstdint>
+#include <utility>
 
 using namespace mta;
 
@@ -93,6 +95,62 @@ TEST_CASE("content goes on the wire as CRLF lines, dot-stuffed", "[smtp_data]") 
     for (size_t i = 0; i < w.size(); ++i) {
         if (w[i] == '\r') CHECK((i + 1 < w.size() && w[i + 1] == '\n'));
         if (w[i] == '\n') CHECK((i > 0 && w[i - 1] == '\r'));
+    }
+}
+
+TEST_CASE("the content encoder agrees with a byte-at-a-time reference", "[smtp_data]") {
+    // The rules one byte at a time: CR LF, bare CR and bare LF end a line;
+    // a line's leading dot is doubled; an unterminated last line is ended.
+    auto reference = [](std::string_view in) {
+        std::string out;
+        bool start = true;
+        for (size_t i = 0; i < in.size(); ++i) {
+            char c = in[i];
+            if (c == '\r' || c == '\n') {
+                out += "\r\n";
+                start = true;
+                if (c == '\r' && i + 1 < in.size() && in[i + 1] == '\n') ++i;
+                continue;
+            }
+            if (start && c == '.') out += '.';
+            start = false;
+            out += c;
+        }
+        if (!in.empty() && !start) out += "\r\n";
+        return out + ".\r\n";
+    };
+    const char alphabet[] = {'\r', '\n', '.', 'x', '\xc3', ' '};
+    std::uint32_t seed = 12345;
+    for (int round = 0; round < 2000; ++round) {
+        std::string in;
+        size_t len = round % 97;
+        for (size_t i = 0; i < len; ++i) {
+            seed = seed * 1103515245u + 12345u;
+            in += alphabet[(seed >> 16) % sizeof alphabet];
+        }
+        std::string want = reference(in);
+        CHECK(smtp_data(in) == want);
+        // Fed in three pieces, cut where the seed says.
+        seed = seed * 1103515245u + 12345u;
+        size_t a = len ? (seed >> 16) % (len + 1) : 0, b = len ? (seed >> 8) % (len + 1) : 0;
+        if (a > b) std::swap(a, b);
+        std::string out;
+        SmtpDataEncoder e;
+        e.feed(std::string_view(in).substr(0, a), out);
+        e.feed(std::string_view(in).substr(a, b - a), out);
+        e.feed(std::string_view(in).substr(b), out);
+        e.finish(out);
+        CHECK(out == want);
+        CHECK(has_8bit(in) == (in.find('\xc3') != std::string::npos));
+    }
+    // Long runs cross the eight-byte blocks of the 8-bit check.
+    for (size_t at = 0; at < 200; ++at) {
+        std::string s(200, 'a');
+        CHECK_FALSE(has_8bit(s));
+        s[at] = '\x80';
+        CHECK(has_8bit(s));
+        CHECK(has_8bit(std::string_view(s).substr(0, at + 1)));
+        CHECK_FALSE(has_8bit(std::string_view(s).substr(0, at)));
     }
 }
 

@@ -590,6 +590,35 @@ TEST_CASE("PROXY v1 and v2 headers", "[smtp][proxy]") {
     std::string local("\r\n\r\n\0\r\nQUIT\n\x20\x00\x00\x00", 16);
     CHECK(proxy::parse_v2(local).use_connection);
     CHECK_THROWS_AS(proxy::parse_v2(v2.substr(0, 20)), Error);
+    // TCP over IPv6: 2001:db8::1 port 5000 to 2001:db8::2 port 587.
+    std::string v6("\r\n\r\n\0\r\nQUIT\n\x21\x21\x00\x24", 16);
+    std::string a1(16, '\0'), a2(16, '\0');
+    a1[0] = a2[0] = '\x20';
+    a1[1] = a2[1] = '\x01';
+    a1[2] = a2[2] = '\x0d';
+    a1[3] = a2[3] = '\xb8';
+    a1[15] = '\x01';
+    a2[15] = '\x02';
+    v6 += a1 + a2 + std::string("\x13\x88\x02\x4b", 4);
+    auto h6 = proxy::parse_v2(v6);
+    CHECK(h6.src_ip == "2001:db8::1");
+    CHECK(h6.dst_ip == "2001:db8::2");
+    CHECK(h6.src_port == 5000);
+    CHECK(h6.dst_port == 587);
+    CHECK_THROWS_AS(proxy::parse_v2(v6.substr(0, 16) + a1 + a2), Error);  // length says 36, 32 given
+    std::string short6("\r\n\r\n\0\r\nQUIT\n\x21\x21\x00\x20", 16);
+    CHECK_THROWS_AS(proxy::parse_v2(short6 + a1 + a2), Error);  // an address block too short for IPv6
+    // tcprules matched the proxy: what they said does not pass to its clients.
+    Peer proxy_peer;
+    proxy_peer.ip = "127.0.0.1";
+    proxy_peer.name = "localhost";
+    proxy_peer.relayclient = true;
+    proxy_peer.relayclient_suffix = ".relay";
+    proxy::apply(h6, proxy_peer);
+    CHECK(proxy_peer.ip == "2001:db8::1");
+    CHECK_FALSE(proxy_peer.relayclient);
+    CHECK(proxy_peer.relayclient_suffix.empty());
+    CHECK(proxy_peer.name == "unknown");
 }
 
 TEST_CASE("password hashes", "[smtp][password]") {

@@ -220,9 +220,32 @@ TEST_CASE("recovery removes old leftovers and nothing committed", "[spool]") {
     CHECK(r.orphans_removed == 0);
     r = s.recover(now + 2 * 24 * 3600);
     CHECK(r.temporary_removed == 1);  // the rewrite
-    CHECK(r.orphans_removed == 2);    // dead writer, live writer's content (past the bound)
+    CHECK(r.orphans_removed == 1);    // the dead writer; the live one holds its lock, however old
     CHECK(s.list() == std::vector<QueueId>{kept});
     CHECK(slurp(s.path("msg", kept)) == content_for(1));
+    // The live writer still commits a complete message.
+    QueueId late = in.id();
+    in.write(" and done");
+    in.commit(envelope_for(2));
+    CHECK(slurp(s.path("msg", late)) == "in progress and done");
+    CHECK(s.list().size() == 2);
+}
+
+TEST_CASE("a writer whose content file was removed does not commit", "[spool]") {
+    TempDir d;
+    Spool s(d.path);
+    s.create();
+    auto in = s.receive();
+    in.write("content");
+    REQUIRE(::unlink(s.path("msg", in.id()).c_str()) == 0);  // say, an administrator's rm
+    try {
+        in.commit(envelope_for(1));
+        FAIL("committed without content");
+    } catch (const Error& e) {
+        CHECK(e.status().code == 451);
+    }
+    CHECK(s.list().empty());
+    CHECK(count_entries(d.path + "/env") == 0);
 }
 
 TEST_CASE("write errors are reported with the right reply and leave nothing visible", "[spool][fault]") {

@@ -65,12 +65,7 @@ int main(int argc, char** argv) {
     app.add_option("--command-timeout", o.command_timeout, "seconds a command may run")->capture_default_str();
     app.add_option("--lmtp-timeout", o.lmtp_timeout, "seconds to wait for an LMTP server")->capture_default_str();
     config::attach(app, "mta-deliver", common);
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        int rc = app.exit(e);
-        return rc == 0 ? 0 : ex::usage;
-    }
+    if (auto rc = config::parse_command_line(app, argc, argv)) return *rc;
 
     try {
         config::finish(common);

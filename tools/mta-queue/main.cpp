@@ -124,12 +124,7 @@ int main(int argc, char** argv) {
     stats->add_flag("--json", json, "as one JSON object");
     auto* recover = app.add_subcommand("recover", "remove the leftovers of crashed writers");
 
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        int rc = app.exit(e);
-        return rc == 0 ? 0 : ex::usage;
-    }
+    if (auto rc = config::parse_command_line(app, argc, argv)) return *rc;
     try {
         config::finish(common);
         log::open("mta/qmgr", common.log);

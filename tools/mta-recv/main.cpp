@@ -75,11 +75,7 @@ int main(int argc, char** argv) {
     app.add_option("--make-password", make_password_user, "print a password file entry for USER (password on stdin)");
 
     try {
-        try {
-            app.parse(argc, argv);
-        } catch (const CLI::ParseError& e) {
-            return app.exit(e) == 0 ? 0 : ex::usage;
-        }
+        if (auto rc = config::parse_command_line(app, argc, argv)) return *rc;
         config::finish(common);
         if (!make_password_user.empty()) return make_password(make_password_user);
 

@@ -52,14 +52,7 @@ int main(int argc, char** argv) {
     app.add_flag("--no-dane", no_dane, "never look up TLSA records");
     app.add_flag("-v,--verbose", verbose, "print each DNS query and its answer on stderr");
     config::attach(app, "mta-route", common);
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        int rc = app.exit(e);
-        if (rc == 0) return 0;
-        return dynamic_cast<const CLI::ConfigError*>(&e) || dynamic_cast<const CLI::FileError*>(&e) ? ex::config
-                                                                                                    : ex::usage;
-    }
+    if (auto rc = config::parse_command_line(app, argc, argv)) return *rc;
     have_sender = sender_opt->count() > 0;
 
     try {

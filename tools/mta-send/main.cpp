@@ -145,12 +145,7 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("rcpt", o.rcpts, "recipients");
     config::attach(app, "mta-send", common);
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        int rc = app.exit(e);
-        return rc == 0 ? 0 : ex::usage;
-    }
+    if (auto rc = config::parse_command_line(app, argc, argv)) return *rc;
     o.sender_given = app.count("--sender") > 0;
 
     try {

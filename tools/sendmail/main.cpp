@@ -95,7 +95,11 @@ int submit(const sendmail::Options& o, const Setup& s) {
     if (const char* n = std::getenv("NAME")) u.name = n;
     Spool spool(s.common.spool);
     spool.create();
+    // Every spool writer gives up within its lifetime (docs/spool.md): a
+    // caller that never closes our input is cut off, nothing committed.
+    ::alarm(unsigned(Spool::writer_lifetime));
     Submitted m = submit(o, u, spool, 0);
+    ::alarm(0);
     log::info("{}: uid={} from={}", m.id.str(), u.uid, m.envelope.sender.path());
     log::info("{}: message-id={}", m.id.str(), m.message_id);
     if (o.verbose) std::fprintf(stderr, "%s: queued as %s\n", program.c_str(), m.id.str().c_str());
