@@ -175,11 +175,11 @@ PreparedFile::~PreparedFile() {
     if (!installed_) ::unlink(tmp_.c_str());
 }
 
-void PreparedFile::install() {
+void PreparedFile::install(bool sync_dir) {
     fd_.close(tmp_);
     rename(tmp_, final_);
     installed_ = true;
-    sync_directory(dir_);
+    if (sync_dir) sync_directory(dir_);
 }
 
 void replace_file(const std::string& dir, const std::string& name, std::string_view data,

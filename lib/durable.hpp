@@ -94,8 +94,9 @@ public:
     PreparedFile& operator=(const PreparedFile&) = delete;
     // The temporary file, open, for sync_together().
     SyncTarget target() const { return {fd_.get(), tmp_}; }
-    // Call after the temporary file is durable.
-    void install();
+    // Call after the temporary file is durable. sync_dir false leaves the
+    // directory's fsync to the caller (one for several files).
+    void install(bool sync_dir = true);
 
 private:
     std::string dir_, tmp_, final_;

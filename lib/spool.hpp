@@ -85,6 +85,12 @@ public:
     std::optional<Envelope> load(const QueueId& id) const;
     // Replaces the envelope atomically; its mtime becomes next_attempt.
     void update(const Envelope& e) const;
+    // update() for several envelopes with one wait for the disk: the new
+    // envelopes are written and fsynced together, each renamed over its
+    // old one, then env/ and hold/ fsynced once. Each envelope is the old
+    // or the new one after a crash. Returns, for each, "" when it was
+    // recorded, else the error.
+    std::vector<std::string> update_all(const std::vector<const Envelope*>& envelopes) const;
     // Removes a message: env/<id> (or hold/<id>) first, then msg/<id>.
     void remove(const QueueId& id) const;
     bool is_held(const QueueId& id) const;

@@ -479,3 +479,31 @@ TEST_CASE("a prepared file appears only when installed", "[durable]") {
     REQUIRE(::stat((t.path + "/x").c_str(), &st) == 0);
     CHECK(st.st_mtime == 1000000000);
 }
+
+TEST_CASE("update_all records several envelopes, held ones in hold/, and reports the ones it cannot", "[spool]") {
+    TempDir d;
+    Spool s(d.path);
+    s.create();
+    QueueId a = commit_one(s, 1), b = commit_one(s, 2), c = commit_one(s, 3);
+    s.hold(b);
+    auto now = clock::now();
+    Envelope ea = *s.load(a), eb = *s.load(b), ec = *s.load(c);
+    ea.attempts = 3;
+    ea.next_attempt = now + 600;
+    eb.attempts = 4;
+    s.remove(c);  // gone meanwhile: not recreated
+    std::vector<std::string> errors = s.update_all({&ea, &eb, &ec});
+    REQUIRE(errors.size() == 3);
+    CHECK(errors[0].empty());
+    CHECK(errors[1].empty());
+    CHECK(errors[2].find("not queued") != std::string::npos);
+    CHECK(s.load(a)->attempts == 3);
+    CHECK(s.due(now + 10).empty());  // a's mtime is its next attempt
+    CHECK(s.due(now + 601) == std::vector<QueueId>{a});
+    CHECK(s.is_held(b));
+    CHECK(s.load(b)->attempts == 4);
+    CHECK_FALSE(s.load(c));
+    CHECK(count_entries(d.path + "/env") == 1);  // no temporary left
+    CHECK(count_entries(d.path + "/hold") == 1);
+    CHECK(s.update_all({}).empty());
+}
