@@ -140,20 +140,20 @@ void Spool::Incoming::commit(Envelope env) {
     const Spool& s = *spool_;
     std::string msg = s.path("msg", id_);
     try {
-        // S1: content complete and durable, and its name in msg/ too.
+        // S1 and S2 at once: the content, its name in msg/ and the envelope
+        // beside env/<ID> made durable together (their fsyncs overlap).
         flush();
-        durable::sync(fd_.get(), msg);
-        struct stat st;
-        if (::fstat(fd_.get(), &st) != 0 || st.st_nlink == 0)
-            throw Error::temp("the queue file " + msg + " was removed while being written");
-        durable::sync_directory(s.root_ + "/msg");
-        // S2 → S3: the envelope written beside env/<ID>, then renamed to
-        // it (the commit) and env/ fsynced.
         env.id = id_;
         env.size = size_;
         if (env.arrival == 0) env.arrival = clock::now();
         if (env.next_attempt == 0) env.next_attempt = env.arrival;
-        durable::replace_file(s.root_ + "/env", id_.str(), serialize(env), env.next_attempt, s.owner_);
+        durable::PreparedFile envelope(s.root_ + "/env", id_.str(), serialize(env), env.next_attempt, s.owner_);
+        durable::sync_together({{fd_.get(), msg}, envelope.target(), {-1, s.root_ + "/msg"}});
+        struct stat st;
+        if (::fstat(fd_.get(), &st) != 0 || st.st_nlink == 0)
+            throw Error::temp("the queue file " + msg + " was removed while being written");
+        // S3: renamed to env/<ID> (the commit) and env/ fsynced.
+        envelope.install();
         fd_ = durable::Fd();  // unlocks: the message is the runners' now (written and synced: a close error is moot)
     } catch (...) {
         // Not durable, so not acknowledged: take it back (env/<ID> too, in

@@ -5,8 +5,9 @@
 //   env/<id>        committed envelope: the message is queued  (S3)
 //   hold/<id>       envelope of a held message
 //
-// The commit point is rename(env/.<id>.<pid>.tmp, env/<id>) followed by an
-// fsync of env/; msg/<id> without an envelope is not a message. The envelope's mtime is its next attempt time, so finding due
+// The commit point is rename(env/.<id>.<pid>.tmp, env/<id>), after the
+// content, msg/ and the envelope file are fsynced (together), followed by
+// an fsync of env/; msg/<id> without an envelope is not a message. The envelope's mtime is its next attempt time, so finding due
 // messages is a directory scan with a stat per entry. A runner claims a
 // message with flock(2) on msg/<id>, a file that is never replaced.
 #pragma once
