@@ -15,14 +15,30 @@ namespace mta {
 
 namespace fd_passing {
 
-bool send(int sock, int fd, int tag) {
+namespace {
+
+// One int of payload and room for one descriptor.
+struct Message {
+    int tag = 0;
     iovec iov{&tag, sizeof tag};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
     msghdr m{};
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    m.msg_control = control;
-    m.msg_controllen = sizeof control;
+    Message() {
+        m.msg_iov = &iov;
+        m.msg_iovlen = 1;
+        m.msg_control = control;
+        m.msg_controllen = sizeof control;
+    }
+    Message(const Message&) = delete;
+    Message& operator=(const Message&) = delete;
+};
+
+}  // namespace
+
+bool send(int sock, int fd, int tag) {
+    Message msg;
+    msg.tag = tag;
+    msghdr& m = msg.m;
     cmsghdr* c = CMSG_FIRSTHDR(&m);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
@@ -35,13 +51,8 @@ bool send(int sock, int fd, int tag) {
 }
 
 int receive(int sock, int& tag) {
-    iovec iov{&tag, sizeof tag};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr m{};
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    m.msg_control = control;
-    m.msg_controllen = sizeof control;
+    Message msg;
+    msghdr& m = msg.m;
     ssize_t n;
     do n = ::recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
     while (n < 0 && errno == EINTR);
@@ -53,6 +64,7 @@ int receive(int sock, int& tag) {
         if (fd >= 0) ::close(fd);
         return -1;
     }
+    tag = msg.tag;
     return fd;
 }
 

@@ -30,6 +30,12 @@ struct Pair {
         if (ours >= 0) ::close(ours);
         if (theirs >= 0) ::close(theirs);
     }
+    // Hands our connection's other end to the pool, which keeps its own copy.
+    void hand_to(WorkerPool& pool, int tag, const std::string& client) {
+        REQUIRE(pool.dispatch(theirs, tag, client));
+        ::close(theirs);
+        theirs = -1;
+    }
     // Everything the worker wrote, up to its closing of the connection.
     std::string read_all() {
         std::string out;
@@ -93,18 +99,14 @@ TEST_CASE("fd_passing: a descriptor and a tag cross a Unix socket") {
 TEST_CASE("worker_pool: one worker serves sessions one after the other") {
     WorkerPool pool({100, 60}, writer(), [] {});
     Pair a, b;
-    REQUIRE(pool.dispatch(a.theirs, 1, "192.0.2.1"));
-    ::close(a.theirs);
-    a.theirs = -1;
+    a.hand_to(pool, 1, "192.0.2.1");
     CHECK(pool.busy() == 1);
     CHECK(pool.busy_for("192.0.2.1") == 1);
     CHECK(pool.busy_for("192.0.2.2") == 0);
     std::string first = a.read_all();
     settle(pool, 1);
     CHECK(pool.busy() == 0);
-    REQUIRE(pool.dispatch(b.theirs, 2, "192.0.2.2"));
-    ::close(b.theirs);
-    b.theirs = -1;
+    b.hand_to(pool, 2, "192.0.2.2");
     std::string second = b.read_all();
     CHECK(pool.size() == 1);
     std::string pid = first.substr(0, first.find(' '));
@@ -119,9 +121,7 @@ TEST_CASE("worker_pool: one worker serves sessions one after the other") {
 TEST_CASE("worker_pool: max_use 1 gives each connection a fresh process") {
     WorkerPool pool({1, 60}, writer(), [] {});
     Pair a, b;
-    REQUIRE(pool.dispatch(a.theirs, 0, "c"));
-    ::close(a.theirs);
-    a.theirs = -1;
+    a.hand_to(pool, 0, "c");
     std::string first = a.read_all();
     // The worker exits instead of reporting ready; the pool notices.
     for (int i = 0; i < 100 && pool.size() > 0; ++i) {
@@ -130,9 +130,7 @@ TEST_CASE("worker_pool: max_use 1 gives each connection a fresh process") {
         if (::poll(fds.data(), fds.size(), 50) > 0) pool.handle(fds, 0);
     }
     CHECK(pool.size() == 0);
-    REQUIRE(pool.dispatch(b.theirs, 0, "c"));
-    ::close(b.theirs);
-    b.theirs = -1;
+    b.hand_to(pool, 0, "c");
     std::string second = b.read_all();
     CHECK(!first.empty());
     CHECK(!second.empty());
