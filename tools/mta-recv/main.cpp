@@ -9,6 +9,7 @@
 #include "smtp_server.hpp"
 #include "spool.hpp"
 #include "status.hpp"
+#include "tls_plugin.hpp"
 #include "tls_server.hpp"
 
 #include <CLI/CLI.hpp>
@@ -92,6 +93,9 @@ int main(int argc, char** argv) {
         for (auto& n : proxy_from) st.proxy_from.push_back(Network::parse(n));
         if (tls_cert.empty() != tls_key.empty()) throw Error::config("--tls-cert and --tls-key go together");
         if (!tls_cert.empty() && !local) st.tls = TlsContext::load(tls_cert, tls_key);
+        // AUTH checks passwords with the TLS plugin's PBKDF2: a missing
+        // plugin is a start-up error, not a refused login later.
+        if (!st.password_file.empty() && !local) tls::engine();
         Spool(common.spool).check();
 
         if (local) return serve_local(st);
