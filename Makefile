@@ -10,6 +10,8 @@
 #
 # Sources are found by wildcard: lib/*.cpp is the shared library, each
 # tools/<name>/ directory is one program, tests/unit/*.cpp one test binary.
+# lib/tls/*.cpp is mta-tls.so, the only object that links OpenSSL; the
+# programs load it when they need TLS or password hashing (lib/tls_plugin.hpp).
 
 CXX      ?= g++
 BUILD    ?= build
@@ -18,14 +20,19 @@ DESTDIR  ?=
 SBINDIR  ?= $(PREFIX)/sbin
 MANDIR   ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
+BINDIR   ?= $(PREFIX)/bin
+LIBDIR   ?= $(PREFIX)/lib
+# Where the programs look for the TLS plugin when it is not beside them.
+PLUGINDIR ?= $(LIBDIR)/mta
 
 WERROR   ?= -Werror
 SANITIZE ?=
 OPT      ?= -O2
 CXXFLAGS ?= $(OPT) -g
 override CXXFLAGS += -std=c++20 -Wall -Wextra $(WERROR) $(SANITIZE) -MMD -MP -Ilib -pthread
-override LDFLAGS  += $(SANITIZE) -pthread
-LDLIBS   = -lfmt -lssl -lcrypto -lldns
+override LDFLAGS  += $(SANITIZE) -pthread -Wl,--as-needed
+LDLIBS   = -lfmt -lldns
+TLS_LDLIBS = -lssl -lcrypto
 
 MAKEFLAGS += --no-builtin-rules
 ifeq ($(MAKELEVEL)$(filter -j%,$(MAKEFLAGS)),0)
@@ -45,14 +52,34 @@ MANPAGES   := $(sort $(wildcard man/*.[1-8]))
 FUZZ_SRCS  := $(sort $(wildcard fuzz/*.cpp))
 FUZZ_BINS  := $(FUZZ_SRCS:fuzz/%.cpp=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
+TLS_SRCS   := $(sort $(wildcard lib/tls/*.cpp))
+TLS_OBJS   := $(TLS_SRCS:%.cpp=$(BUILD)/%.pic.o)
+TLS_PLUGIN := $(BUILD)/mta-tls.so
 
-.PHONY: all tools release deps check test asan asan-build demo install lint-man clean bench fuzz fuzz-build fuzzers
-all: $(TOOL_BINS) $(UNIT_BIN)
-tools: $(TOOL_BINS)
+.PHONY: FORCE all tools release deps check test asan asan-build demo install lint-man clean bench fuzz fuzz-build fuzzers
+all: $(TOOL_BINS) $(UNIT_BIN) $(TLS_PLUGIN)
+tools: $(TOOL_BINS) $(TLS_PLUGIN)
 
 $(BUILD)/%.o: %.cpp
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+# The plugin: position-independent, one exported symbol (mta_tls_engine).
+$(BUILD)/%.pic.o: %.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
+
+$(TLS_PLUGIN): $(TLS_OBJS)
+	$(CXX) $(LDFLAGS) -shared -fPIC -o $@ $(TLS_OBJS) $(TLS_LDLIBS)
+
+# The installed plugin's file name is compiled into the loader; the object
+# is rebuilt when PREFIX, LIBDIR or PLUGINDIR change.
+$(BUILD)/plugin-file: FORCE
+	@mkdir -p $(@D)
+	@echo '$(PLUGINDIR)/mta-tls.so' | cmp -s - $@ || echo '$(PLUGINDIR)/mta-tls.so' > $@
+$(BUILD)/lib/tls_plugin.o: $(BUILD)/plugin-file
+$(BUILD)/lib/tls_plugin.o: override CXXFLAGS += -DMTA_TLS_PLUGIN_FILE='"$(PLUGINDIR)/mta-tls.so"'
+FORCE:
 
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(@D)
@@ -109,12 +136,14 @@ demo: deps
 	@BUILD=$(BUILD) scripts/demo
 
 # What gets installed: optimised for size, with link-time optimisation and
-# unused sections dropped, stripped. Tests run against the same sources in
-# build/ (with debug information) and build-asan/.
+# unused sections dropped, stripped, and without the padding that puts code
+# on pages of its own in the file (-z noseparate-code; the segments keep
+# their permissions). Tests run against the same sources in build/ (with
+# debug information) and build-asan/.
 RELEASE     ?= build-release
 RELEASE_OPT  = -Os -flto=auto -ffunction-sections -fdata-sections
 release:
-	@$(MAKE) --no-print-directory BUILD=$(RELEASE) OPT="$(RELEASE_OPT)" LDFLAGS="-Os -flto=auto -Wl,--gc-sections -s" tools
+	@$(MAKE) --no-print-directory BUILD=$(RELEASE) OPT="$(RELEASE_OPT)" LDFLAGS="-Os -flto=auto -Wl,--gc-sections -Wl,-z,noseparate-code -s" tools
 
 # The benchmarks measure what is installed: the release build.
 bench: deps release
@@ -123,11 +152,10 @@ bench: deps release
 # Debian policy 11.6: sendmail in sbin and lib, mailq and newaliases in bin.
 # The set-uid bit on sendmail and the spool's owner are set by mta-setup
 # (docs/security.md), which needs the mail user to exist.
-BINDIR   ?= $(PREFIX)/bin
-LIBDIR   ?= $(PREFIX)/lib
 install: release
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(SYSCONFDIR)/mta
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(SYSCONFDIR)/mta
 	install -m 0755 $(TOOLS:%=$(RELEASE)/%) $(DESTDIR)$(SBINDIR)/
+	install -m 0644 $(RELEASE)/mta-tls.so $(DESTDIR)$(PLUGINDIR)/mta-tls.so
 	install -m 0755 contrib/mta-setup $(DESTDIR)$(SBINDIR)/mta-setup
 	ln -sf ../sbin/sendmail $(DESTDIR)$(LIBDIR)/sendmail
 	ln -sf ../sbin/sendmail $(DESTDIR)$(BINDIR)/mailq

@@ -1,13 +1,12 @@
 #include "connection.hpp"
 
+#include "tls_engine.hpp"
 #include "tls_server.hpp"
 
 #include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -27,10 +26,8 @@ Connection::Connection(int rfd, int wfd) : rfd_(rfd), wfd_(wfd) {
 }
 
 Connection::~Connection() {
-    if (ssl_) {
-        SSL_shutdown(ssl_);
-        SSL_free(ssl_);
-    }
+    if (tls_) tls_->shutdown();
+    tls_.reset();
     // A terminal or pipe shared with the caller gets its flags back.
     if (rflags_ >= 0) fcntl(rfd_, F_SETFL, rflags_);
     if (wflags_ >= 0) fcntl(wfd_, F_SETFL, wflags_);
@@ -47,11 +44,11 @@ bool Connection::wait(int fd, short events, std::int64_t deadline) {
     }
 }
 
-// After an OpenSSL call failed with `e`: when it wants the socket readable
+// After a TLS step that did not finish: when it wants the socket readable
 // or writable, waits for that (retry) or the deadline (timeout).
-Connection::Step Connection::tls_wait(int e, std::int64_t deadline) {
-    if (e == SSL_ERROR_WANT_READ) return wait(rfd_, POLLIN, deadline) ? Step::retry : Step::timeout;
-    if (e == SSL_ERROR_WANT_WRITE) return wait(wfd_, POLLOUT, deadline) ? Step::retry : Step::timeout;
+Connection::Step Connection::tls_wait(tls::Step s, std::int64_t deadline) {
+    if (s == tls::Step::want_read) return wait(rfd_, POLLIN, deadline) ? Step::retry : Step::timeout;
+    if (s == tls::Step::want_write) return wait(wfd_, POLLOUT, deadline) ? Step::retry : Step::timeout;
     return Step::failed;
 }
 
@@ -76,21 +73,15 @@ Connection::Io Connection::read_plain(char* buf, size_t n, size_t& got, std::int
 
 Connection::Io Connection::read(char* buf, size_t n, size_t& got, std::int64_t deadline) {
     got = 0;
-    if (!ssl_) return read_plain(buf, n, got, deadline);
+    if (!tls_) return read_plain(buf, n, got, deadline);
     while (true) {
-        ERR_clear_error();
-        int r = SSL_read(ssl_, buf, int(n));
-        if (r > 0) {
-            got = size_t(r);
-            return Io::ok;
-        }
-        int e = SSL_get_error(ssl_, r);
-        if (e == SSL_ERROR_ZERO_RETURN) return Io::eof;
-        Step step = tls_wait(e, deadline);
+        tls::Step s = tls_->read(buf, n, got);
+        if (s == tls::Step::done) return Io::ok;
+        if (s == tls::Step::closed || s == tls::Step::lost) return Io::eof;
+        Step step = tls_wait(s, deadline);
         if (step == Step::retry) continue;
         if (step == Step::timeout) return Io::timeout;
-        if (e == SSL_ERROR_SYSCALL && r == 0) return Io::eof;
-        error_ = tls_error();
+        error_ = tls_->error();
         return Io::error;
     }
 }
@@ -104,17 +95,17 @@ Connection::Io Connection::read_exact(char* buf, size_t n, std::int64_t deadline
 
 Connection::Io Connection::write(std::string_view data, std::int64_t deadline) {
     while (!data.empty()) {
-        if (ssl_) {
-            ERR_clear_error();
-            int r = SSL_write(ssl_, data.data(), int(data.size()));
-            if (r > 0) {
-                data.remove_prefix(size_t(r));
+        if (tls_) {
+            size_t put = 0;
+            tls::Step s = tls_->write(data.data(), data.size(), put);
+            if (s == tls::Step::done) {
+                data.remove_prefix(put);
                 continue;
             }
-            Step step = tls_wait(SSL_get_error(ssl_, r), deadline);
+            Step step = tls_wait(s, deadline);
             if (step == Step::retry) continue;
             if (step == Step::timeout) return Io::timeout;
-            error_ = tls_error();
+            error_ = s == tls::Step::failed ? tls_->error() : "connection lost";
             return Io::error;
         }
         ssize_t r = ::write(wfd_, data.data(), data.size());
@@ -134,28 +125,22 @@ Connection::Io Connection::write(std::string_view data, std::int64_t deadline) {
 }
 
 bool Connection::start_tls(const TlsContext& ctx, std::int64_t deadline) {
-    ssl_ = SSL_new(ctx.get());
-    if (!ssl_ || SSL_set_rfd(ssl_, rfd_) != 1 || SSL_set_wfd(ssl_, wfd_) != 1) {
-        error_ = tls_error();
+    auto session = ctx.get().session(rfd_, wfd_, error_);
+    if (!session) return false;
+    while (true) {
+        tls::Step s = session->handshake();
+        if (s == tls::Step::done) break;
+        Step step = tls_wait(s, deadline);
+        if (step == Step::retry) continue;
+        error_ = step == Step::timeout                               ? "timeout in the TLS handshake"
+                 : s == tls::Step::lost || s == tls::Step::closed ? "connection lost in the TLS handshake"
+                                                                      : session->error();
         return false;
     }
-    while (true) {
-        ERR_clear_error();
-        int r = SSL_accept(ssl_);
-        if (r == 1) return true;
-        int e = SSL_get_error(ssl_, r);
-        Step step = tls_wait(e, deadline);
-        if (step == Step::retry) continue;
-        error_ = step == Step::timeout         ? "timeout in the TLS handshake"
-                 : e == SSL_ERROR_SYSCALL ? "connection lost in the TLS handshake"
-                                          : tls_error();
-        break;
-    }
-    SSL_free(ssl_);
-    ssl_ = nullptr;
-    return false;
+    tls_ = std::move(session);
+    return true;
 }
 
-std::string Connection::tls_info() const { return ssl_ ? tls_description(ssl_) : ""; }
+std::string Connection::tls_info() const { return tls_ ? tls_->description() : ""; }
 
 }  // namespace mta

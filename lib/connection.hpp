@@ -10,11 +10,13 @@
 #include <string>
 #include <string_view>
 
-typedef struct ssl_st SSL;
-
 namespace mta {
 
 class TlsContext;
+namespace tls {
+class Session;
+enum class Step;
+}  // namespace tls
 
 // Milliseconds on the monotonic clock.
 std::int64_t monotonic_ms();
@@ -34,7 +36,7 @@ public:
     Io write(std::string_view data, std::int64_t deadline);
     // Server-side TLS handshake. On failure, error() says why.
     bool start_tls(const TlsContext& ctx, std::int64_t deadline);
-    bool tls() const { return ssl_ != nullptr; }
+    bool tls() const { return tls_ != nullptr; }
     std::string tls_info() const;
     const std::string& error() const { return error_; }
     int read_fd() const { return rfd_; }
@@ -42,11 +44,11 @@ public:
 private:
     enum class Step { retry, timeout, failed };
     bool wait(int fd, short events, std::int64_t deadline);
-    Step tls_wait(int ssl_error, std::int64_t deadline);
+    Step tls_wait(tls::Step s, std::int64_t deadline);
     Io read_plain(char* buf, size_t n, size_t& got, std::int64_t deadline);
     int rfd_, wfd_;
     int rflags_ = -1, wflags_ = -1;
-    SSL* ssl_ = nullptr;
+    std::unique_ptr<tls::Session> tls_;
     std::string error_;
 };
 

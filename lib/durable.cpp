@@ -10,6 +10,8 @@
 #include <fcntl.h>
 #include <string>
 #include <sys/stat.h>
+#include <system_error>
+#include <thread>
 #include <unistd.h>
 
 namespace mta::durable {
@@ -148,30 +150,71 @@ void unlink(const std::string& path, bool must_exist) {
     if (::unlink(path.c_str()) != 0 && (must_exist || errno != ENOENT)) fail("unlink " + path, errno);
 }
 
-void replace_file(const std::string& dir, const std::string& name, std::string_view data,
-                  std::optional<std::time_t> mtime, std::optional<Owner> owner) {
-    std::string tmp = dir + "/." + name + "." + std::to_string(::getpid()) + ".tmp";
-    std::string final_path = dir + "/" + name;
-    Fd fd = create_exclusive(tmp);
-    if (!fd) {
+PreparedFile::PreparedFile(const std::string& dir, const std::string& name, std::string_view data,
+                           std::optional<std::time_t> mtime, std::optional<Owner> owner)
+    : dir_(dir), tmp_(dir + "/." + name + "." + std::to_string(::getpid()) + ".tmp"), final_(dir + "/" + name) {
+    fd_ = create_exclusive(tmp_);
+    if (!fd_) {
         // A leftover of a killed process with our pid: it was never renamed,
         // so it is garbage.
-        unlink(tmp);
-        fd = create_exclusive(tmp);
-        if (!fd) fail("create " + tmp, EEXIST);
+        unlink(tmp_);
+        fd_ = create_exclusive(tmp_);
+        if (!fd_) fail("create " + tmp_, EEXIST);
     }
     try {
-        if (owner) set_owner(fd.get(), *owner, tmp);
-        write_all(fd.get(), data, tmp);
-        if (mtime) set_mtime(fd.get(), *mtime, tmp);
-        sync(fd.get(), tmp);
-        fd.close(tmp);
-        rename(tmp, final_path);
+        if (owner) set_owner(fd_.get(), *owner, tmp_);
+        write_all(fd_.get(), data, tmp_);
+        if (mtime) set_mtime(fd_.get(), *mtime, tmp_);
     } catch (...) {
-        ::unlink(tmp.c_str());
+        ::unlink(tmp_.c_str());
         throw;
     }
-    sync_directory(dir);
+}
+
+PreparedFile::~PreparedFile() {
+    if (!installed_) ::unlink(tmp_.c_str());
+}
+
+void PreparedFile::install(bool sync_dir) {
+    fd_.close(tmp_);
+    rename(tmp_, final_);
+    installed_ = true;
+    if (sync_dir) sync_directory(dir_);
+}
+
+void replace_file(const std::string& dir, const std::string& name, std::string_view data,
+                  std::optional<std::time_t> mtime, std::optional<Owner> owner) {
+    PreparedFile f(dir, name, data, mtime, owner);
+    sync(f.target().fd, f.target().what);
+    f.install();
+}
+
+void sync_together(const std::vector<SyncTarget>& targets) {
+    std::vector<Fd> dirs;
+    std::vector<int> fds;
+    for (auto& t : targets) {
+        if (t.fd >= 0) {
+            fds.push_back(t.fd);
+        } else {
+            dirs.push_back(open_directory(t.what));
+            fds.push_back(dirs.back().get());
+        }
+    }
+    for (auto& t : targets) fault_point(t.fd >= 0 ? "fsync" : "fsync-dir", t.what);
+    std::vector<int> errors(fds.size(), 0);
+    auto one = [&](size_t k) { errors[k] = ::fsync(fds[k]) == 0 ? 0 : errno; };
+    std::vector<std::thread> threads;
+    for (size_t k = 1; k < fds.size(); ++k) {
+        try {
+            threads.emplace_back(one, k);
+        } catch (const std::system_error&) {
+            one(k);  // no thread to be had: in turn, then
+        }
+    }
+    if (!fds.empty()) one(0);
+    for (auto& t : threads) t.join();
+    for (size_t k = 0; k < fds.size(); ++k)
+        if (errors[k]) fail("fsync " + targets[k].what, errors[k]);
 }
 
 }  // namespace mta::durable

@@ -19,6 +19,7 @@
 #include <sys/types.h>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace mta::durable {
 
@@ -51,6 +52,17 @@ Fd open_directory(const std::string& path);
 void write_all(int fd, std::string_view data, const std::string& what);
 void sync(int fd, const std::string& what);       // fsync
 void sync_directory(const std::string& path);     // open + fsync + close
+// What sync_together() makes durable: an open file, or a directory by path.
+struct SyncTarget {
+    int fd = -1;          // the file; -1 for a directory
+    std::string what;     // the file's path (for errors), or the directory
+};
+// fsync of several files and directories at once, each in its own thread,
+// so that their writes and the device's cache flushes overlap: one wait
+// for the disk instead of one each. Returns when all are durable; throws
+// (the first failure) when any failed. The fault points are taken first,
+// in the order given, in the calling thread.
+void sync_together(const std::vector<SyncTarget>& targets);
 void set_mtime(int fd, std::time_t t, const std::string& what);
 // A file that a root process creates in a directory of another user is
 // given to that user (fchown), so that the user's programs can read it.
@@ -68,6 +80,29 @@ void unlink(const std::string& path, bool must_exist = false);
 // file, never a part.
 void replace_file(const std::string& dir, const std::string& name, std::string_view data,
                   std::optional<std::time_t> mtime = std::nullopt, std::optional<Owner> owner = std::nullopt);
+
+// replace_file() in two halves, for a caller that fsyncs the temporary
+// file together with other files (sync_together): prepare() writes the
+// temporary file, and install() renames it over dir/name and fsyncs dir.
+// Destroyed without install(), it removes the temporary file.
+class PreparedFile {
+public:
+    PreparedFile(const std::string& dir, const std::string& name, std::string_view data,
+                 std::optional<std::time_t> mtime, std::optional<Owner> owner);
+    ~PreparedFile();
+    PreparedFile(const PreparedFile&) = delete;
+    PreparedFile& operator=(const PreparedFile&) = delete;
+    // The temporary file, open, for sync_together().
+    SyncTarget target() const { return {fd_.get(), tmp_}; }
+    // Call after the temporary file is durable. sync_dir false leaves the
+    // directory's fsync to the caller (one for several files).
+    void install(bool sync_dir = true);
+
+private:
+    std::string dir_, tmp_, final_;
+    Fd fd_;
+    bool installed_ = false;
+};
 
 // Fault injection (see the file comment). Every step above calls this.
 void fault_point(std::string_view step, const std::string& path);

@@ -1,7 +1,9 @@
 #include "listener.hpp"
 
+#include "connection.hpp"
 #include "log.hpp"
 #include "status.hpp"
+#include "worker_pool.hpp"
 
 #include <arpa/inet.h>
 #include <cerrno>
@@ -11,7 +13,6 @@
 #include <cstring>
 #include <fcntl.h>
 #include <grp.h>
-#include <map>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pwd.h>
@@ -154,33 +155,43 @@ void run(const std::vector<Socket>& sockets, const Limits& l, const Handler& h) 
     sigaction(SIGCHLD, &sa, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
 
-    std::map<pid_t, std::string> children;  // pid → client address
-    std::vector<pollfd> pfds;
+    WorkerPool pool(
+        WorkerPool::Settings{l.max_use, l.max_idle},
+        [&](int fd, int tag) { h(fd, peer_from_socket(fd), sockets[size_t(tag)].options); },
+        [&] {
+            struct sigaction dfl {};
+            dfl.sa_handler = SIG_DFL;
+            sigaction(SIGTERM, &dfl, nullptr);
+            sigaction(SIGINT, &dfl, nullptr);
+            sigaction(SIGCHLD, &dfl, nullptr);
+            for (auto& s : sockets) ::close(s.fd);
+        });
     for (auto& s : sockets) {
-        pfds.push_back({s.fd, POLLIN, 0});
         int fl = fcntl(s.fd, F_GETFL);
         fcntl(s.fd, F_SETFL, fl | O_NONBLOCK);
         log::info("listening on {}{}{}", s.name, s.options.implicit_tls ? " (TLS)" : "", s.options.proxy ? " (PROXY)" : "");
     }
+    std::vector<pollfd> pfds;
     while (!stop_requested) {
-        pid_t pid;
-        int status;
-        while ((pid = waitpid(-1, &status, WNOHANG)) > 0) children.erase(pid);
+        pool.tidy(monotonic_ms());
+        pfds.clear();
+        for (auto& s : sockets) pfds.push_back({s.fd, POLLIN, 0});
+        pool.add_pollfds(pfds);
         int r = ::poll(pfds.data(), pfds.size(), 1000);
         if (r <= 0) continue;
-        for (size_t i = 0; i < pfds.size(); ++i) {
+        pool.handle(pfds, sockets.size());  // sessions that ended
+        for (size_t i = 0; i < sockets.size(); ++i) {
             if (!(pfds[i].revents & POLLIN)) continue;
             sockaddr_storage ss{};
             socklen_t len = sizeof ss;
             int c = ::accept4(pfds[i].fd, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_CLOEXEC);
             if (c < 0) continue;
-            while ((pid = waitpid(-1, &status, WNOHANG)) > 0) children.erase(pid);
+            pool.tidy(monotonic_ms());
             Peer peer = peer_from_socket(c);
-            int same = 0;
-            for (auto& [p, ip] : children) same += ip == peer.ip;
             const char* why = nullptr;
-            if (int(children.size()) >= l.max_connections) why = "too many connections";
-            else if (same >= l.max_per_client && !sockets[i].options.proxy) why = "too many connections from your address";
+            if (pool.busy() >= l.max_connections) why = "too many connections";
+            else if (!sockets[i].options.proxy && pool.busy_for(peer.ip) >= l.max_per_client)
+                why = "too many connections from your address";
             if (why) {
                 std::string line = "421 4.7.0 " + l.hostname + " Error: " + why + "\r\n";
                 fcntl(c, F_SETFL, O_NONBLOCK);
@@ -189,22 +200,11 @@ void run(const std::vector<Socket>& sockets, const Limits& l, const Handler& h) 
                 log::warning("{} from {}: {}", "reject", peer.namaddr(), why);
                 continue;
             }
-            pid = fork();
-            if (pid == 0) {
-                struct sigaction dfl {};
-                dfl.sa_handler = SIG_DFL;
-                sigaction(SIGTERM, &dfl, nullptr);
-                sigaction(SIGINT, &dfl, nullptr);
-                sigaction(SIGCHLD, &dfl, nullptr);
-                for (auto& s : sockets) ::close(s.fd);
-                _exit(h(c, peer, sockets[i].options));
-            }
-            if (pid < 0) log::error("fork: {}", std::strerror(errno));
-            else children[pid] = peer.ip;
+            pool.dispatch(c, int(i), peer.ip);
             ::close(c);
         }
     }
-    log::info("stopping: {} sessions still running", children.size());
+    log::info("stopping: {} sessions still running", pool.busy());
 }
 
 }  // namespace mta::listener

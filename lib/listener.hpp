@@ -3,7 +3,8 @@
 // Sockets come from --listen ADDR:PORT[,tls][,proxy] (IPv4 "192.0.2.1:25",
 // IPv6 "[::1]:25", any address ":25") or from systemd (LISTEN_FDS and
 // LISTEN_PID, no libsystemd). Each accepted connection is served by a
-// child process. Beyond the total or per-client limit the parent answers
+// worker process, which serves further connections after it
+// (worker_pool.hpp). Beyond the total or per-client limit the parent answers
 // 421 4.7.0 itself and closes. Privileges are dropped after binding.
 #pragma once
 
@@ -44,12 +45,14 @@ bool from_systemd(std::vector<Socket>& listening, std::vector<int>& connections)
 struct Limits {
     int max_connections = 100;
     int max_per_client = 10;
+    int max_use = 100;   // sessions served by one process (worker_pool.hpp)
+    int max_idle = 60;   // seconds an idle process is kept
     std::string hostname;  // for the 421 reply
 };
 
 using Handler = std::function<int(int fd, Peer peer, ListenerOptions o)>;
 
-// Accepts until SIGTERM or SIGINT; each connection is served in a child.
+// Accepts until SIGTERM or SIGINT; each connection is served by a worker.
 void run(const std::vector<Socket>& sockets, const Limits& l, const Handler& h);
 
 // setgid/initgroups/setuid to the user; throws Error (config).

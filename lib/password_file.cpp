@@ -3,11 +3,11 @@
 #include "base64.hpp"
 #include "config.hpp"
 #include "status.hpp"
+#include "tls_plugin.hpp"
 
+#include <cerrno>
 #include <charconv>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
+#include <sys/random.h>
 #include <vector>
 
 namespace mta::password_file {
@@ -16,20 +16,32 @@ namespace {
 
 const std::string prefix = "$pbkdf2-sha512$";
 
+// PBKDF2 is the TLS plugin's (OpenSSL's); loading it can throw.
 std::string derive(std::string_view password, std::string_view salt, int rounds) {
     unsigned char out[64];
-    if (PKCS5_PBKDF2_HMAC(password.data(), int(password.size()), reinterpret_cast<const unsigned char*>(salt.data()),
-                          int(salt.size()), rounds, EVP_sha512(), sizeof out, out) != 1)
-        throw Error::temp("PBKDF2 failed");
+    if (!tls::engine().pbkdf2_sha512(password, salt, rounds, out)) throw Error::temp("PBKDF2 failed");
     return std::string(reinterpret_cast<char*>(out), sizeof out);
+}
+
+// Compares in a time that depends on the length only.
+bool same_bytes(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    volatile unsigned char diff = 0;
+    for (size_t i = 0; i < a.size(); ++i) diff = diff | (static_cast<unsigned char>(a[i]) ^ static_cast<unsigned char>(b[i]));
+    return diff == 0;
 }
 
 }  // namespace
 
 std::string make_hash(std::string_view password, int rounds) {
-    unsigned char salt[16];
-    if (RAND_bytes(salt, sizeof salt) != 1) throw Error::temp("no random bytes for a salt");
-    std::string s(reinterpret_cast<char*>(salt), sizeof salt);
+    char salt[16];
+    for (size_t have = 0; have < sizeof salt;) {
+        ssize_t n = ::getrandom(salt + have, sizeof salt - have, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) throw Error::system("getrandom", errno);
+        have += size_t(n);
+    }
+    std::string s(salt, sizeof salt);
     return prefix + std::to_string(rounds) + "$" + base64::encode(s, false) + "$" +
            base64::encode(derive(password, s, rounds), false);
 }
@@ -48,7 +60,7 @@ bool check_hash(std::string_view hash, std::string_view password) {
     auto want = base64::decode(hash.substr(d2 + 1));
     if (!salt || !want || salt->size() < 8 || want->size() != 64) return false;
     std::string got = derive(password, *salt, rounds);
-    return CRYPTO_memcmp(got.data(), want->data(), 64) == 0;
+    return same_bytes(got, *want);
 }
 
 bool verify(const std::string& path, std::string_view user, std::string_view password) {

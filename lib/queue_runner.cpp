@@ -172,6 +172,15 @@ std::vector<bool> remove_messages(const Spool& spool, const std::vector<QueueId>
     return gone;
 }
 
+// Spool::update_all for the messages of one pass or job, with their
+// failures logged (the outcomes are found again on the next attempt).
+void record_outcomes(const Spool& spool, const std::vector<const Envelope*>& envelopes) {
+    std::vector<std::string> errors = spool.update_all(envelopes);
+    for (size_t k = 0; k < errors.size(); ++k)
+        if (!errors[k].empty())
+            log::warning("{}: cannot record outcomes: {}", envelopes[k]->id ? envelopes[k]->id->str() : "-", errors[k]);
+}
+
 }  // namespace
 
 DeliveryPlan plan_deliveries(const std::vector<const Envelope*>& messages,
@@ -473,15 +482,10 @@ std::unique_ptr<QueueRunner::Chunk> QueueRunner::prepare(const std::vector<Queue
         (final ? res.bounced : res.deferred)++;
     }
     // Error-route outcomes are recorded before the stages run.
-    for (auto& w : works) {
-        if (w->touched) {
-            try {
-                spool_.update(w->env);
-            } catch (const Error& e) {
-                log::warning("{}: cannot record outcomes: {}", w->env.id->str(), e.what());
-            }
-        }
-    }
+    std::vector<const Envelope*> touched;
+    for (auto& w : works)
+        if (w->touched) touched.push_back(&w->env);
+    record_outcomes(spool_, touched);
 
     return chunk;
 }
@@ -566,6 +570,7 @@ void QueueRunner::run_job(const StageJob& job, std::vector<std::unique_ptr<Work>
         log::warning("{} {}", name, e.describe());
 
     std::vector<Work*> finished;  // every recipient final, nothing to report
+    std::vector<const Envelope*> to_record;
     std::unique_lock lk(mu_);
     for (auto& [m, idx] : job.parts) {
         Work* w = works[m].get();
@@ -619,12 +624,9 @@ void QueueRunner::run_job(const StageJob& job, std::vector<std::unique_ptr<Work>
             finished.push_back(w);
             continue;
         }
-        try {
-            spool_.update(w->env);
-        } catch (const Error& err) {
-            log::warning("{}: cannot record outcomes: {}", id, err.what());
-        }
+        to_record.push_back(&w->env);
     }
+    record_outcomes(spool_, to_record);
     if (finished.empty()) return;
     // The finished messages are this job's alone now (no recipient of
     // theirs is in another job), so they are removed without the lock,

@@ -1,12 +1,12 @@
 #include "smtp_auth_client.hpp"
 
+#include "base64.hpp"
 #include "status.hpp"
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,13 +27,7 @@ Error refused(const SmtpReply& r) {
 
 }  // namespace
 
-std::string base64_encode(std::string_view s) {
-    std::string out(4 * ((s.size() + 2) / 3) + 1, '\0');
-    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                            reinterpret_cast<const unsigned char*>(s.data()), int(s.size()));
-    out.resize(size_t(n));
-    return out;
-}
+std::string base64_encode(std::string_view s) { return base64::encode(s); }
 
 std::optional<Credentials> find_credentials(std::string_view text, const std::string& name) {
     while (!text.empty()) {

@@ -111,6 +111,17 @@ void session(Attempt& a, const RouteHost& h, const std::string& address, bool us
         ++a.report.connections;
         ServerFeatures f = say_hello(*c, a.cfg.helo_name, t);
         if (policy != TlsPolicy::none && use_tls && f.starttls) {
+            // Without the TLS plugin a required policy fails here, before
+            // STARTTLS; "may" goes on in plain text, as with no STARTTLS.
+            try {
+                a.tls.available();
+            } catch (const Error& e) {
+                if (tls_required(policy)) throw;
+                log::warning("{}: {}; sending without TLS (policy {})", label, e.status().text, policy_name);
+                use_tls = false;
+            }
+        }
+        if (policy != TlsPolicy::none && use_tls && f.starttls) {
             SmtpReply r = c->command("STARTTLS", t.helo, "in reply to STARTTLS command");
             if (r.code == 220) {
                 try {

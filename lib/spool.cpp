@@ -7,7 +7,10 @@
 #include <cerrno>
 #include <dirent.h>
 #include <fcntl.h>
+#include <memory>
+#include <string_view>
 #include <sys/file.h>
+#include <utility>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -140,20 +143,20 @@ void Spool::Incoming::commit(Envelope env) {
     const Spool& s = *spool_;
     std::string msg = s.path("msg", id_);
     try {
-        // S1: content complete and durable, and its name in msg/ too.
+        // S1 and S2 at once: the content, its name in msg/ and the envelope
+        // beside env/<ID> made durable together (their fsyncs overlap).
         flush();
-        durable::sync(fd_.get(), msg);
-        struct stat st;
-        if (::fstat(fd_.get(), &st) != 0 || st.st_nlink == 0)
-            throw Error::temp("the queue file " + msg + " was removed while being written");
-        durable::sync_directory(s.root_ + "/msg");
-        // S2 → S3: the envelope written beside env/<ID>, then renamed to
-        // it (the commit) and env/ fsynced.
         env.id = id_;
         env.size = size_;
         if (env.arrival == 0) env.arrival = clock::now();
         if (env.next_attempt == 0) env.next_attempt = env.arrival;
-        durable::replace_file(s.root_ + "/env", id_.str(), serialize(env), env.next_attempt, s.owner_);
+        durable::PreparedFile envelope(s.root_ + "/env", id_.str(), serialize(env), env.next_attempt, s.owner_);
+        durable::sync_together({{fd_.get(), msg}, envelope.target(), {-1, s.root_ + "/msg"}});
+        struct stat st;
+        if (::fstat(fd_.get(), &st) != 0 || st.st_nlink == 0)
+            throw Error::temp("the queue file " + msg + " was removed while being written");
+        // S3: renamed to env/<ID> (the commit) and env/ fsynced.
+        envelope.install();
         fd_ = durable::Fd();  // unlocks: the message is the runners' now (written and synced: a close error is moot)
     } catch (...) {
         // Not durable, so not acknowledged: take it back (env/<ID> too, in
@@ -215,6 +218,65 @@ void Spool::update(const Envelope& e) const {
     const char* dir = is_held(*e.id) ? "hold" : "env";
     if (!exists(path(dir, *e.id))) throw Error::temp("message " + e.id->str() + " is not queued");
     durable::replace_file(root_ + "/" + dir, e.id->str(), serialize(e), e.next_attempt, owner_);
+}
+
+std::vector<std::string> Spool::update_all(const std::vector<const Envelope*>& envelopes) const {
+    std::vector<std::string> errors(envelopes.size());
+    std::vector<std::unique_ptr<durable::PreparedFile>> files(envelopes.size());
+    std::vector<bool> in_hold(envelopes.size(), false);
+    for (size_t k = 0; k < envelopes.size(); ++k) {
+        const Envelope& e = *envelopes[k];
+        try {
+            if (!e.id) throw Error::temp("envelope without id");
+            in_hold[k] = is_held(*e.id);
+            const char* dir = in_hold[k] ? "hold" : "env";
+            if (!exists(path(dir, *e.id))) throw Error::temp("message " + e.id->str() + " is not queued");
+            files[k] = std::make_unique<durable::PreparedFile>(root_ + "/" + dir, e.id->str(), serialize(e),
+                                                               e.next_attempt, owner_);
+        } catch (const Error& err) {
+            errors[k] = err.what();
+        }
+    }
+    // A bounded number of threads at a time.
+    constexpr size_t batch = 32;
+    for (size_t from = 0; from < files.size(); from += batch) {
+        std::vector<durable::SyncTarget> targets;
+        std::vector<size_t> which;
+        for (size_t k = from; k < std::min(files.size(), from + batch); ++k)
+            if (files[k]) {
+                targets.push_back(files[k]->target());
+                which.push_back(k);
+            }
+        try {
+            durable::sync_together(targets);
+        } catch (const Error& err) {
+            for (size_t k : which) {
+                errors[k] = err.what();
+                files[k].reset();  // the temporary file goes
+            }
+        }
+    }
+    bool env_renamed = false, hold_renamed = false;
+    for (size_t k = 0; k < files.size(); ++k) {
+        if (!files[k]) continue;
+        try {
+            files[k]->install(false);
+            (in_hold[k] ? hold_renamed : env_renamed) = true;
+        } catch (const Error& err) {
+            errors[k] = err.what();
+            files[k].reset();
+        }
+    }
+    for (auto [dir, renamed] : {std::pair{"env", env_renamed}, std::pair{"hold", hold_renamed}}) {
+        if (!renamed) continue;
+        try {
+            durable::sync_directory(root_ + "/" + dir);
+        } catch (const Error& err) {
+            for (size_t k = 0; k < files.size(); ++k)
+                if (files[k] && in_hold[k] == (std::string_view(dir) == "hold")) errors[k] = err.what();
+        }
+    }
+    return errors;
 }
 
 void Spool::remove(const QueueId& id) const {

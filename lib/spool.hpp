@@ -5,8 +5,9 @@
 //   env/<id>        committed envelope: the message is queued  (S3)
 //   hold/<id>       envelope of a held message
 //
-// The commit point is rename(env/.<id>.<pid>.tmp, env/<id>) followed by an
-// fsync of env/; msg/<id> without an envelope is not a message. The envelope's mtime is its next attempt time, so finding due
+// The commit point is rename(env/.<id>.<pid>.tmp, env/<id>), after the
+// content, msg/ and the envelope file are fsynced (together), followed by
+// an fsync of env/; msg/<id> without an envelope is not a message. The envelope's mtime is its next attempt time, so finding due
 // messages is a directory scan with a stat per entry. A runner claims a
 // message with flock(2) on msg/<id>, a file that is never replaced.
 #pragma once
@@ -84,6 +85,12 @@ public:
     std::optional<Envelope> load(const QueueId& id) const;
     // Replaces the envelope atomically; its mtime becomes next_attempt.
     void update(const Envelope& e) const;
+    // update() for several envelopes with one wait for the disk: the new
+    // envelopes are written and fsynced together, each renamed over its
+    // old one, then env/ and hold/ fsynced once. Each envelope is the old
+    // or the new one after a crash. Returns, for each, "" when it was
+    // recorded, else the error.
+    std::vector<std::string> update_all(const std::vector<const Envelope*>& envelopes) const;
     // Removes a message: env/<id> (or hold/<id>) first, then msg/<id>.
     void remove(const QueueId& id) const;
     bool is_held(const QueueId& id) const;

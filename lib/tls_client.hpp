@@ -1,4 +1,7 @@
-// tls_client: the client side of STARTTLS (RFC 3207) with OpenSSL.
+// tls_client: the client side of STARTTLS (RFC 3207).
+//
+// OpenSSL is the plugin mta-tls.so (tls_plugin.hpp), loaded by the first
+// handshake, or by available() before a STARTTLS is sent.
 //
 // Policies (the route's tls= word, docs/contracts.md §3):
 //   none     never STARTTLS
@@ -14,15 +17,14 @@
 #pragma once
 
 #include "route.hpp"
+#include "tls_engine.hpp"
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
-
-typedef struct ssl_ctx_st SSL_CTX;
-typedef struct ssl_st SSL;
 
 namespace mta {
 
@@ -54,8 +56,10 @@ public:
 
 private:
     friend class TlsClient;
-    TlsSession(SSL* ssl, int fd) : ssl_(ssl), fd_(fd) {}
-    SSL* ssl_;
+    TlsSession(std::unique_ptr<tls::Session> s, int fd) : s_(std::move(s)), fd_(fd) {}
+    // Drives one step to its end; returns false at the end of the stream.
+    bool drive(std::string_view what, Deadline d, const std::function<tls::Step()>& step);
+    std::unique_ptr<tls::Session> s_;
     int fd_;
     std::string summary_;
     bool authenticated_ = false;
@@ -70,6 +74,10 @@ public:
     TlsClient(const TlsClient&) = delete;
     TlsClient& operator=(const TlsClient&) = delete;
 
+    // Loads the TLS plugin when it is not yet loaded. Throws Error
+    // (temporary 454 4.7.0) naming the plugin file when it cannot.
+    void available();
+
     // The handshake as `policy` asks, with host as the SNI name and the
     // reference identifier. Throws Error (temporary 4.7.5) when the
     // handshake fails or the policy's checks do not pass.
@@ -77,9 +85,9 @@ public:
                                           const std::vector<Tlsa>& tlsa, Deadline d);
 
 private:
-    SSL_CTX* context();
+    tls::ClientContext& context();
     std::string ca_file_;
-    SSL_CTX* ctx_ = nullptr;
+    std::unique_ptr<tls::ClientContext> ctx_;
 };
 
 // Waits until fd is readable (or writable); throws Error (temporary 4.4.2)

@@ -294,6 +294,34 @@ sleep 0.3
 check "reverse DNS (confirmed) names the client in Received" sh -c "swaks --server 127.0.0.1:$port --from a@example.org --to bob@mx.test --helo rdns.example > /dev/null && id=\$(ls '$spool/env' | sort | tail -1) && head -1 '$spool/msg/'\$id | grep -q '^Received: from rdns.example (localhost \[127.0.0.1\])'"
 expect_new 1 >/dev/null
 kill $last_pid 2>/dev/null
+
+# Worker processes: sessions one after the other share a process, unless
+# --max-use 1; an idle worker leaves after --max-idle seconds.
+# session_pids LOG: the pids that logged "connect from", in order.
+session_pids() { sed -n 's/.*mta\/smtpd\[\([0-9]*\)\]: connect from.*/\1/p' "$1" | tr '\n' ' '; }
+for use in 100 1; do
+	port=$(free_port)
+	wlog=$T/workers-$use.log
+	bg $bin/mta-recv --spool $spool --etc $MTA_ROOT/etc --hostname mx.test --log file:$wlog --lookup-client-name false \
+		--listen 127.0.0.1:$port --max-use $use --max-idle 2
+	wsrv=$last_pid
+	wait_port $port
+	sleep 0.3
+	: > "$wlog"
+	for i in 1 2 3; do swaks --server 127.0.0.1:$port --from a@example.org --to bob@mx.test > /dev/null 2>&1; done
+	pids=$(session_pids "$wlog")
+	distinct=$(echo $pids | tr ' ' '\n' | sort -u | wc -l)
+	if [ "$use" = 100 ]; then
+		check "workers: three sessions in a row are served by one process ($pids)" test "$distinct" -eq 1
+		sleep 3.5
+		check "workers: an idle worker leaves after --max-idle" test "$(pgrep -P $wsrv | wc -l)" -eq 0
+	else
+		check "workers: --max-use 1 gives each session its own process ($pids)" test "$distinct" -eq 3
+	fi
+	kill $wsrv 2>/dev/null
+done
+expect_new 6 >/dev/null
+
 if [ "$(id -u)" -eq 0 ] && id nobody > /dev/null 2>&1; then
 	port=$(free_port)
 	chown -R nobody "$spool"

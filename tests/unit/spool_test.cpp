@@ -438,3 +438,72 @@ TEST_CASE("two concurrent runners never claim the same message", "[spool][claim]
     CHECK_FALSE(s.claim(id));
     CHECK(c1->read_all() == "x\n");
 }
+
+TEST_CASE("sync_together makes files and directories durable at once, and reports a failure", "[durable]") {
+    TempDir t;
+    std::string a = t.path + "/a", b = t.path + "/b";
+    durable::Fd fa = durable::create_exclusive(a), fb = durable::create_exclusive(b);
+    durable::write_all(fa.get(), "one", a);
+    durable::write_all(fb.get(), "two", b);
+    durable::reset_steps();
+    durable::sync_together({{fa.get(), a}, {fb.get(), b}, {-1, t.path}});
+    CHECK(durable::steps_taken() == 3);  // one fault point each, taken in order
+    // An injected failure of the second: thrown, naming it.
+    durable::reset_steps();
+    durable::set_fail_at(2, EIO);
+    try {
+        durable::sync_together({{fa.get(), a}, {fb.get(), b}});
+        FAIL("no error");
+    } catch (const Error& e) {
+        CHECK(std::string(e.what()).find(b) != std::string::npos);
+    }
+    durable::set_fail_at(0, 0);
+    // A real failure in one of the threads (not a file descriptor).
+    CHECK_THROWS_AS(durable::sync_together({{fa.get(), a}, {999999, "bad"}}), Error);
+    CHECK_THROWS_AS(durable::sync_together({{-1, t.path + "/missing"}}), Error);
+}
+
+TEST_CASE("a prepared file appears only when installed", "[durable]") {
+    TempDir t;
+    {
+        durable::PreparedFile f(t.path, "x", "dropped\n", std::nullopt, std::nullopt);
+        durable::sync(f.target().fd, f.target().what);
+    }
+    CHECK(::access((t.path + "/x").c_str(), F_OK) != 0);
+    CHECK(std::system(("test -z \"$(ls -A " + t.path + ")\"").c_str()) == 0);  // no temporary left
+    durable::PreparedFile f(t.path, "x", "kept\n", std::time_t(1000000000), std::nullopt);
+    durable::sync_together({f.target()});
+    f.install();
+    CHECK(slurp(t.path + "/x") == "kept\n");
+    struct stat st;
+    REQUIRE(::stat((t.path + "/x").c_str(), &st) == 0);
+    CHECK(st.st_mtime == 1000000000);
+}
+
+TEST_CASE("update_all records several envelopes, held ones in hold/, and reports the ones it cannot", "[spool]") {
+    TempDir d;
+    Spool s(d.path);
+    s.create();
+    QueueId a = commit_one(s, 1), b = commit_one(s, 2), c = commit_one(s, 3);
+    s.hold(b);
+    auto now = clock::now();
+    Envelope ea = *s.load(a), eb = *s.load(b), ec = *s.load(c);
+    ea.attempts = 3;
+    ea.next_attempt = now + 600;
+    eb.attempts = 4;
+    s.remove(c);  // gone meanwhile: not recreated
+    std::vector<std::string> errors = s.update_all({&ea, &eb, &ec});
+    REQUIRE(errors.size() == 3);
+    CHECK(errors[0].empty());
+    CHECK(errors[1].empty());
+    CHECK(errors[2].find("not queued") != std::string::npos);
+    CHECK(s.load(a)->attempts == 3);
+    CHECK(s.due(now + 10).empty());  // a's mtime is its next attempt
+    CHECK(s.due(now + 601) == std::vector<QueueId>{a});
+    CHECK(s.is_held(b));
+    CHECK(s.load(b)->attempts == 4);
+    CHECK_FALSE(s.load(c));
+    CHECK(count_entries(d.path + "/env") == 1);  // no temporary left
+    CHECK(count_entries(d.path + "/hold") == 1);
+    CHECK(s.update_all({}).empty());
+}

@@ -9,6 +9,7 @@
 #include "smtp_server.hpp"
 #include "spool.hpp"
 #include "status.hpp"
+#include "tls_plugin.hpp"
 #include "tls_server.hpp"
 
 #include <CLI/CLI.hpp>
@@ -46,7 +47,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> listen, trusted = {"127.0.0.0/8", "::1/128"}, proxy_from;
     std::string user, tls_cert, tls_key, make_password_user;
     bool local = false, implicit_tls = false, proxy = false;
-    int max_connections = 100, max_per_client = 10;
+    int max_connections = 100, max_per_client = 10, max_use = 100, max_idle = 60;
     std::uint64_t size_limit = 10 * 1024 * 1024;
     size_t rcpt_limit = 100;
     int error_limit = 20, hop_limit = 100;
@@ -56,6 +57,8 @@ int main(int argc, char** argv) {
     app.add_option("--user", user, "user to become after binding");
     app.add_option("--max-connections", max_connections, "sessions at once (standalone)")->capture_default_str();
     app.add_option("--max-per-client", max_per_client, "sessions at once from one address")->capture_default_str();
+    app.add_option("--max-use", max_use, "sessions one process serves before it exits (standalone)")->capture_default_str();
+    app.add_option("--max-idle", max_idle, "seconds an idle process waits for a session (standalone)")->capture_default_str();
     app.add_option("--message-size-limit", size_limit, "largest message in bytes")->capture_default_str();
     app.add_option("--recipient-limit", rcpt_limit, "recipients per message")->capture_default_str();
     app.add_option("--error-limit", error_limit, "error replies before 421 and close")->capture_default_str();
@@ -90,6 +93,9 @@ int main(int argc, char** argv) {
         for (auto& n : proxy_from) st.proxy_from.push_back(Network::parse(n));
         if (tls_cert.empty() != tls_key.empty()) throw Error::config("--tls-cert and --tls-key go together");
         if (!tls_cert.empty() && !local) st.tls = TlsContext::load(tls_cert, tls_key);
+        // AUTH checks passwords with the TLS plugin's PBKDF2: a missing
+        // plugin is a start-up error, not a refused login later.
+        if (!st.password_file.empty() && !local) tls::engine();
         Spool(common.spool).check();
 
         if (local) return serve_local(st);
@@ -104,7 +110,7 @@ int main(int argc, char** argv) {
         if (implicit_tls && !st.tls) throw Error::config("--implicit-tls needs --tls-cert and --tls-key");
         if (!user.empty()) listener::drop_privileges(user);
         if (!sockets.empty()) {
-            listener::Limits lim{max_connections, max_per_client, common.hostname};
+            listener::Limits lim{max_connections, max_per_client, max_use, max_idle, common.hostname};
             listener::run(sockets, lim, [&](int fd, Peer peer, ListenerOptions o) { return serve(fd, fd, peer, st, o); });
             return 0;
         }
