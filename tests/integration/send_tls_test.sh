@@ -32,27 +32,9 @@ tlsa_ee=$(openssl x509 -in "$T/mx.pem" -noout -pubkey | openssl pkey -pubin -out
 tlsa_ta=$(openssl x509 -in "$T/ca.pem" -outform DER | openssl dgst -sha256 -r | cut -d' ' -f1)
 
 # ---- aiosmtpd with STARTTLS ----
-cat > "$T/tls.py" <<'PY'
-import json, ssl, sys, signal, logging
-from aiosmtpd.controller import Controller
-logging.disable(logging.WARNING)
-port, log, chain, key = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-class H:
-    async def handle_DATA(self, server, session, envelope):
-        with open(log, "a") as f:
-            f.write(json.dumps({"to": envelope.rcpt_tos, "tls": session.ssl is not None,
-                                "size": len(envelope.original_content)}) + "\n")
-        return "250 2.0.0 queued"
-ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-ctx.load_cert_chain(chain, key)
-c = Controller(H(), hostname="127.0.0.1", port=port, tls_context=ctx)
-c.start()
-signal.sigwait([signal.SIGTERM, signal.SIGINT])
-c.stop()
-PY
 pt=$(free_port)
 : > "$T/tls.log"
-bg $py "$T/tls.py" "$pt" "$T/tls.log" "$T/chain.pem" "$T/mx.key"
+bg $py "$top/tests/integration/starttls_server.py" "$pt" "$T/tls.log" "$T/chain.pem" "$T/mx.key"
 wait_port "$pt"
 # route to the TLS server under a name: tls=POLICY [extra tokens]
 troute() { echo "domain=test.example kind=mx tls=$1 host=${2:-mx.test.example}/$pt/10/127.0.0.1 ${3:-}"; }

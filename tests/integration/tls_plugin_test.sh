@@ -94,26 +94,9 @@ else
 fi
 
 # mta-send against aiosmtpd with STARTTLS.
-cat > "$T/tls.py" <<'PY'
-import json, ssl, sys, signal, logging
-from aiosmtpd.controller import Controller
-logging.disable(logging.WARNING)
-port, log, cert, key = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-class H:
-    async def handle_DATA(self, server, session, envelope):
-        with open(log, "a") as f:
-            f.write(json.dumps({"to": envelope.rcpt_tos, "tls": session.ssl is not None}) + "\n")
-        return "250 2.0.0 queued"
-ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-ctx.load_cert_chain(cert, key)
-c = Controller(H(), hostname="127.0.0.1", port=port, tls_context=ctx)
-c.start()
-signal.sigwait([signal.SIGTERM, signal.SIGINT])
-c.stop()
-PY
 pt=$(free_port)
 : > "$T/tls.log"
-bg $py "$T/tls.py" "$pt" "$T/tls.log" "$T/cert.pem" "$T/key.pem"
+bg $py "$top/tests/integration/starttls_server.py" "$pt" "$T/tls.log" "$T/cert.pem" "$T/key.pem"
 wait_port "$pt"
 printf 'Subject: test\n\nhello\n' > "$T/msg"
 route() { echo "domain=test.example kind=mx tls=$1 host=mx.test.example/$pt/10/127.0.0.1"; }
