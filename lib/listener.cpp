@@ -186,7 +186,6 @@ void run(const std::vector<Socket>& sockets, const Limits& l, const Handler& h) 
             socklen_t len = sizeof ss;
             int c = ::accept4(pfds[i].fd, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_CLOEXEC);
             if (c < 0) continue;
-            pool.tidy(monotonic_ms());
             Peer peer = peer_from_socket(c);
             const char* why = nullptr;
             if (pool.busy() >= l.max_connections) why = "too many connections";
