@@ -12,6 +12,8 @@
 # tools/<name>/ directory is one program, tests/unit/*.cpp one test binary.
 # lib/tls/*.cpp is mta-tls.so, the only object that links OpenSSL; the
 # programs load it when they need TLS or password hashing (lib/tls_plugin.hpp).
+# lib/cli/*.cpp is libmta-cli.so, the command-line parser (CLI11, compiled
+# once); see CLI_SHARED_TOOLS.
 
 CXX      ?= g++
 BUILD    ?= build
@@ -55,22 +57,42 @@ FUZZ_SECONDS ?= 60
 TLS_SRCS   := $(sort $(wildcard lib/tls/*.cpp))
 TLS_OBJS   := $(TLS_SRCS:%.cpp=$(BUILD)/%.pic.o)
 TLS_PLUGIN := $(BUILD)/mta-tls.so
+CLI_SRCS   := $(sort $(wildcard lib/cli/*.cpp))
+CLI_OBJS   := $(CLI_SRCS:%.cpp=$(BUILD)/%.pic.o)
+CLI_SO     := $(BUILD)/libmta-cli.so
+# The programs that find libmta-cli.so at run time: beside them in a build
+# tree, in PLUGINDIR once installed (RUNPATH). The others link the same
+# objects in: sendmail is set-uid and must not search for libraries;
+# mta-queue runs with sendmail's credentials for mailq and sendmail -q,
+# where the loader ignores $ORIGIN; mta-recv is exec'd per connection and
+# should not spend its start-up on the search.
+CLI_SHARED_TOOLS := mta-deliver mta-route mta-send
+CLI_STATIC_TOOLS := $(filter-out $(CLI_SHARED_TOOLS),$(TOOLS))
+CLI_RUNPATH = -Wl,--enable-new-dtags -Wl,-rpath,'$$ORIGIN' -Wl,-rpath,'$$ORIGIN/$(PLUGINDIR_FROM_SBIN)' \
+	-Wl,-rpath,$(PLUGINDIR)
+# PLUGINDIR seen from SBINDIR, so that an installed tree also runs where it
+# was unpacked (DESTDIR).
+PLUGINDIR_FROM_SBIN = $(shell realpath -m --relative-to=$(SBINDIR) $(PLUGINDIR))
 
 .PHONY: FORCE all tools release deps check test asan asan-build demo install lint-man clean bench fuzz fuzz-build fuzzers
-all: $(TOOL_BINS) $(UNIT_BIN) $(TLS_PLUGIN)
-tools: $(TOOL_BINS) $(TLS_PLUGIN)
+all: $(TOOL_BINS) $(UNIT_BIN) $(TLS_PLUGIN) $(CLI_SO)
+tools: $(TOOL_BINS) $(TLS_PLUGIN) $(CLI_SO)
 
 $(BUILD)/%.o: %.cpp
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) -c $< -o $@
 
-# The plugin: position-independent, one exported symbol (mta_tls_engine).
+# The plugins: position-independent, only what is marked exported is
+# (mta_tls_engine; the classes of lib/cli/command.hpp).
 $(BUILD)/%.pic.o: %.cpp
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
 
 $(TLS_PLUGIN): $(TLS_OBJS)
 	$(CXX) $(LDFLAGS) -shared -fPIC -o $@ $(TLS_OBJS) $(TLS_LDLIBS)
+
+$(CLI_SO): $(CLI_OBJS)
+	$(CXX) $(LDFLAGS) -shared -fPIC -Wl,-soname,libmta-cli.so -o $@ $(CLI_OBJS)
 
 # The installed plugin's file name is compiled into the loader; the object
 # is rebuilt when PREFIX, LIBDIR or PLUGINDIR change.
@@ -85,18 +107,24 @@ $(LIB): $(LIB_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-# Each tool links every object in its own directory against the library.
+# Each tool links every object in its own directory against the library,
+# and the command-line parser, shared or not. The RUNPATH follows PLUGINDIR
+# (plugin-file).
 .SECONDEXPANSION:
-$(TOOL_BINS): $(BUILD)/%: $$(addprefix $(BUILD)/,$$(subst .cpp,.o,$$(wildcard tools/%/*.cpp))) $(LIB)
+$(CLI_SHARED_TOOLS:%=$(BUILD)/%): $(BUILD)/%: $$(addprefix $(BUILD)/,$$(subst .cpp,.o,$$(wildcard tools/%/*.cpp))) \
+		$(LIB) $(CLI_SO) $(BUILD)/plugin-file
+	$(CXX) $(LDFLAGS) $(CLI_RUNPATH) -o $@ $(filter %.o,$^) $(LIB) $(CLI_SO) $(LDLIBS)
+$(CLI_STATIC_TOOLS:%=$(BUILD)/%): $(BUILD)/%: $$(addprefix $(BUILD)/,$$(subst .cpp,.o,$$(wildcard tools/%/*.cpp))) \
+		$(LIB) $(CLI_OBJS)
 	$(CXX) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(LDLIBS)
 
 # The Catch2 main is compiled once, in its own object; test files stay cheap.
-$(UNIT_BIN): $(UNIT_OBJS) $(CATCH_MAIN) $(LIB)
-	$(CXX) $(LDFLAGS) -o $@ $(UNIT_OBJS) $(CATCH_MAIN) $(LIB) $(LDLIBS)
+$(UNIT_BIN): $(UNIT_OBJS) $(CATCH_MAIN) $(LIB) $(CLI_OBJS)
+	$(CXX) $(LDFLAGS) -o $@ $(UNIT_OBJS) $(CATCH_MAIN) $(LIB) $(CLI_OBJS) $(LDLIBS)
 
 # libFuzzer targets (fuzz/*.cpp), built with clang into build-fuzz/.
-$(FUZZ_BINS): $(BUILD)/fuzz/%: $(BUILD)/fuzz/%.o $(LIB)
-	$(CXX) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB) $(LDLIBS)
+$(FUZZ_BINS): $(BUILD)/fuzz/%: $(BUILD)/fuzz/%.o $(LIB) $(CLI_OBJS)
+	$(CXX) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB) $(CLI_OBJS) $(LDLIBS)
 
 fuzzers: $(FUZZ_BINS)
 
@@ -156,6 +184,7 @@ install: release
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(SYSCONFDIR)/mta
 	install -m 0755 $(TOOLS:%=$(RELEASE)/%) $(DESTDIR)$(SBINDIR)/
 	install -m 0644 $(RELEASE)/mta-tls.so $(DESTDIR)$(PLUGINDIR)/mta-tls.so
+	install -m 0644 $(RELEASE)/libmta-cli.so $(DESTDIR)$(PLUGINDIR)/libmta-cli.so
 	install -m 0755 contrib/mta-setup $(DESTDIR)$(SBINDIR)/mta-setup
 	ln -sf ../sbin/sendmail $(DESTDIR)$(LIBDIR)/sendmail
 	ln -sf ../sbin/sendmail $(DESTDIR)$(BINDIR)/mailq

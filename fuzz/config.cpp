@@ -1,20 +1,20 @@
 // Fuzz target: the configuration file as the tools read it (CLI11's INI
-// reader behind lib/config's section filter).
+// reader behind lib/cli's section filter).
 //
-// The App and its options are built once, as a tool builds them, and
-// cleared before each input (CLI::App::clear resets what a parse left):
+// The Command and its options are built once, as a tool builds them, and
+// cleared before each input (Command::clear resets what a parse left):
 // building them per input took most of the time of a run.
+#include "cli/command.hpp"
 #include "config.hpp"
 #include "status.hpp"
 
-#include <CLI/CLI.hpp>
 #include <cstdint>
 #include <sstream>
 
 namespace {
 
 struct Tool {
-    CLI::App app{"fuzz", "mta-recv"};
+    mta::cli::Command app{"fuzz", "mta-recv"};
     mta::config::Common c;
     Tool() { mta::config::attach(app, "mta-recv", c); }
 };
@@ -29,7 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     try {
         t.app.parse_from_stream(in);
         mta::config::finish(t.c);
-    } catch (const CLI::Error&) {
+    } catch (const mta::cli::ParseError&) {
     } catch (const mta::Error&) {
     }
     return 0;

@@ -1,8 +1,8 @@
 #include "config.hpp"
 
+#include "cli/command.hpp"
 #include "status.hpp"
 
-#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -15,35 +15,6 @@
 namespace mta::config {
 
 namespace {
-
-// CLI11's INI reader, restricted to the shared keys and one tool's section.
-class SectionedConfig : public CLI::ConfigINI {
-public:
-    explicit SectionedConfig(std::string tool) : tool_(std::move(tool)) {}
-
-    std::vector<CLI::ConfigItem> from_config(std::istream& in) const override {
-        std::vector<CLI::ConfigItem> shared, own;
-        for (auto& item : CLI::ConfigINI::from_config(in)) {
-            if (item.parents.empty()) {
-                shared.push_back(item);
-            } else if (item.parents.size() == 1 && item.parents[0] == tool_) {
-                item.parents.clear();
-                own.push_back(item);
-            }
-        }
-        std::vector<CLI::ConfigItem> out;
-        for (auto& s : shared) {
-            bool overridden = false;
-            for (auto& o : own) overridden = overridden || o.name == s.name;
-            if (!overridden) out.push_back(s);
-        }
-        out.insert(out.end(), own.begin(), own.end());
-        return out;
-    }
-
-private:
-    std::string tool_;
-};
 
 std::string fqdn() {
     char host[HOST_NAME_MAX + 1] = {0};
@@ -83,27 +54,14 @@ std::string default_config_file() {
 
 std::string Common::table(std::string_view name) const { return etc + "/" + std::string(name); }
 
-void attach(CLI::App& app, std::string_view tool, Common& c) {
-    app.config_formatter(std::make_shared<SectionedConfig>(std::string(tool)));
-    app.allow_config_extras(CLI::config_extras_mode::ignore);
-    app.set_config("--config", default_config_file(), "configuration file (INI: shared keys, then [" +
-                                                          std::string(tool) + "])");
+void attach(cli::Command& app, std::string_view tool, Common& c) {
+    app.set_config("--config", default_config_file(),
+                   "configuration file (INI: shared keys, then [" + std::string(tool) + "])", std::string(tool));
     app.add_option("--spool", c.spool, "queue directory (default: $MTA_ROOT/spool)");
     app.add_option("--etc", c.etc, "directory of tables (default: $MTA_ROOT/etc)");
     app.add_option("--hostname", c.hostname, "this host's name (default: the FQDN)");
     app.add_option("--log", c.log, "where to log: syslog, stderr or file:PATH")->capture_default_str();
     app.add_option("--local-domains", c.local_domains, "file of local domains (default: <etc>/local-domains)");
-}
-
-std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv) {
-    try {
-        app.parse(argc, argv);
-        return std::nullopt;
-    } catch (const CLI::ParseError& e) {
-        if (app.exit(e) == 0) return 0;
-        bool config = dynamic_cast<const CLI::ConfigError*>(&e) || dynamic_cast<const CLI::FileError*>(&e);
-        return config ? ex::config : ex::usage;
-    }
 }
 
 void finish(Common& c) {

@@ -1,6 +1,6 @@
 // config: one file, every option also a command-line flag.
 //
-// Each tool builds its CLI11 App, then calls config::attach(), which adds
+// Each tool builds its cli::Command, then calls config::attach(), which adds
 // --config and the keys every tool shares, and makes CLI11 read the config
 // file (INI/TOML syntax): top-level keys are shared, keys under [<tool>]
 // (e.g. [mta-recv]) are that tool's and override shared ones; other
@@ -11,13 +11,12 @@
 // when MTA_ROOT is set, else /etc/mta/mta.conf (both optional).
 #pragma once
 
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace CLI {
-class App;
+namespace mta::cli {
+class Command;
 }
 
 namespace mta::config {
@@ -40,14 +39,10 @@ std::string default_config_file();
 
 // Adds --config, --spool, --etc, --hostname, --log, --local-domains to app
 // and sets up the sectioned config file reader for `tool`. Call finish()
-// after app.parse() to fill in defaults that depend on other keys.
-void attach(CLI::App& app, std::string_view tool, Common& c);
+// after parsing (cli::Command::parse_command_line) to fill in defaults that
+// depend on other keys.
+void attach(cli::Command& app, std::string_view tool, Common& c);
 void finish(Common& c);
-
-// app.parse() with CLI11's messages: a value when the program should stop
-// now with that exit code (0 after --help, EX_CONFIG for a configuration
-// file that cannot be read or parsed, EX_USAGE for any other mistake).
-std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv);
 
 // Reads a table file: one entry a line, '#' comments and blank lines
 // skipped, surrounding white space trimmed. A missing file is an empty

@@ -1,10 +1,10 @@
 #include "address.hpp"
+#include "cli/command.hpp"
 #include "config.hpp"
 #include "local_recipient.hpp"
 #include "route.hpp"
 #include "status.hpp"
 
-#include <CLI/CLI.hpp>
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
@@ -128,7 +128,7 @@ TEST_CASE("config: shared keys, the tool's section, command line wins", "[config
     std::ofstream(conf) << "spool = /var/spool/shared\nhostname = mx.example.org\n"
                            "[mta-recv]\nspool = /var/spool/recv\n[mta-queue]\nhostname = other\n";
     auto parse = [&](std::vector<std::string> args) {
-        CLI::App app("test", "mta-recv");
+        cli::Command app("test", "mta-recv");
         config::Common c;
         config::attach(app, "mta-recv", c);
         std::vector<const char*> argv{"mta-recv"};

@@ -1,11 +1,11 @@
 // mta-deliver: local delivery of one message (see mta-deliver(8)).
+#include "cli/command.hpp"
 #include "clock.hpp"
 #include "config.hpp"
 #include "local_delivery.hpp"
 #include "log.hpp"
 #include "spool.hpp"
 
-#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstdio>
 #include <fcntl.h>
@@ -38,7 +38,7 @@ std::string read_stdin() {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"mta-deliver: deliver a message to local mailboxes, programs and LMTP servers"};
+    cli::Command app{"mta-deliver: deliver a message to local mailboxes, programs and LMTP servers"};
     config::Common common;
     std::string sender, id, virtual_base;
     std::vector<std::string> rcpts;
@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
     app.add_option("--command-timeout", o.command_timeout, "seconds a command may run")->capture_default_str();
     app.add_option("--lmtp-timeout", o.lmtp_timeout, "seconds to wait for an LMTP server")->capture_default_str();
     config::attach(app, "mta-deliver", common);
-    if (auto rc = config::parse_command_line(app, argc, argv)) return *rc;
+    if (auto rc = app.parse_command_line(argc, argv)) return *rc;
 
     try {
         config::finish(common);
@@ -106,7 +106,7 @@ int main(int argc, char** argv) {
             if (auto env = spool.load(*qid)) m.arrival = env->arrival;
         } else {
             m.data = read_stdin();
-            m.queue_id = "-";
+            m.queue_id = std::string("-");  // not = "-": a false -Wrestrict of GCC 12 at -O2
             m.arrival = mta::clock::now();
         }
 

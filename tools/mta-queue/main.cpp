@@ -1,4 +1,5 @@
 // mta-queue: the queue runner and the queue tools (man/mta-queue.8).
+#include "cli/command.hpp"
 #include "clock.hpp"
 #include "config.hpp"
 #include "log.hpp"
@@ -6,7 +7,6 @@
 #include "queue_runner.hpp"
 #include "status.hpp"
 
-#include <CLI/CLI.hpp>
 #include <climits>
 #include <csignal>
 #include <cstdio>
@@ -58,7 +58,7 @@ void raise_file_limit() {
 int main(int argc, char** argv) {
     // A stage that exits without reading its input must not kill the runner.
     std::signal(SIGPIPE, SIG_IGN);
-    CLI::App app{"mta-queue: run and manage the mail queue"};
+    cli::Command app{"mta-queue: run and manage the mail queue"};
     config::Common common;
     config::attach(app, "mta-queue", common);
     QueueConfig q;
@@ -76,14 +76,14 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--concurrency", q.concurrency, "stage programs running at once")
         ->capture_default_str()
-        ->check(CLI::Range(1, 1000));
+        ->check(cli::Range(1, 1000));
     app.add_option("--destination-concurrency", q.destination_concurrency,
                    "stage programs running at once for one destination")
         ->capture_default_str()
-        ->check(CLI::Range(1, 1000));
+        ->check(cli::Range(1, 1000));
     app.add_option("--batch-limit", q.batch_limit, "messages per mta-send --batch run")
         ->capture_default_str()
-        ->check(CLI::Range(1, 100000));
+        ->check(cli::Range(1, 100000));
     app.add_option("--min-backoff", min_backoff, "first retry delay")->capture_default_str();
     app.add_option("--max-backoff", max_backoff, "longest retry delay")->capture_default_str();
     app.add_option("--max-lifetime", max_lifetime, "time in the queue before a message is returned")
@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
     auto* init = app.add_subcommand("init", "create the spool directories");
     auto* run = app.add_subcommand("run", "one delivery pass over the due messages");
     int loop = 0;
-    run->add_option("--loop", loop, "repeat the pass every SECONDS, forever")->check(CLI::Range(1, 86400));
+    run->add_option("--loop", loop, "repeat the pass every SECONDS, forever")->check(cli::Range(1, 86400));
     auto* list = app.add_subcommand("list", "list the queue (mailq format)");
     bool json = false;
     list->add_flag("--json", json, "one JSON object per message");
@@ -124,7 +124,7 @@ int main(int argc, char** argv) {
     stats->add_flag("--json", json, "as one JSON object");
     auto* recover = app.add_subcommand("recover", "remove the leftovers of crashed writers");
 
-    if (auto rc = config::parse_command_line(app, argc, argv)) return *rc;
+    if (auto rc = app.parse_command_line(argc, argv)) return *rc;
     try {
         config::finish(common);
         log::open("mta/qmgr", common.log);

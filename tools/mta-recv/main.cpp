@@ -1,5 +1,6 @@
 // mta-recv: the SMTP server. Started by inetd, systemd, tcpserver, on its
 // own (--listen), or by sendmail -bs (--local). See mta-recv(8).
+#include "cli/command.hpp"
 #include "client_peer.hpp"
 #include "config.hpp"
 #include "listener.hpp"
@@ -12,7 +13,6 @@
 #include "tls_plugin.hpp"
 #include "tls_server.hpp"
 
-#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
 #include <sys/stat.h>
@@ -41,7 +41,7 @@ int make_password(const std::string& user) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"mta-recv: receive mail by SMTP and queue it"};
+    cli::Command app{"mta-recv: receive mail by SMTP and queue it"};
     config::Common common;
     ServerSettings st;
     std::vector<std::string> listen, trusted = {"127.0.0.0/8", "::1/128"}, proxy_from;
@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
     app.add_option("--make-password", make_password_user, "print a password file entry for USER (password on stdin)");
 
     try {
-        if (auto rc = config::parse_command_line(app, argc, argv)) return *rc;
+        if (auto rc = app.parse_command_line(argc, argv)) return *rc;
         config::finish(common);
         if (!make_password_user.empty()) return make_password(make_password_user);
 

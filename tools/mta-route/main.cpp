@@ -1,11 +1,11 @@
 // mta-route: print the next hop for each domain or address (mta-route(8)).
+#include "cli/command.hpp"
 #include "config.hpp"
 #include "dns_resolver.hpp"
 #include "log.hpp"
 #include "route_lookup.hpp"
 #include "routes_table.hpp"
 
-#include <CLI/CLI.hpp>
 #include <iostream>
 #include <random>
 
@@ -29,7 +29,7 @@ std::string sanitized(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"mta-route: print the next hop for each domain or address"};
+    cli::Command app{"mta-route: print the next hop for each domain or address"};
     config::Common common;
     std::vector<std::string> targets, resolvers;
     std::string sender, routes_file, protocols = "all", tls = "may";
@@ -41,18 +41,18 @@ int main(int argc, char** argv) {
     app.add_option("--routes", routes_file, "the routes file (default: <etc>/routes)");
     app.add_option("--resolver", resolvers, "name server ADDR[:PORT] to ask (default: /etc/resolv.conf)")
         ->allow_extra_args(false);
-    app.add_option("--timeout", timeout, "seconds to wait for each DNS answer")->capture_default_str()->check(CLI::Range(1, 300));
-    app.add_option("--attempts", attempts, "tries per name server")->capture_default_str()->check(CLI::Range(1, 10));
+    app.add_option("--timeout", timeout, "seconds to wait for each DNS answer")->capture_default_str()->check(cli::Range(1, 300));
+    app.add_option("--attempts", attempts, "tries per name server")->capture_default_str()->check(cli::Range(1, 10));
     app.add_option("--inet-protocols", protocols, "address families: all, ipv4 or ipv6")
         ->capture_default_str()
-        ->check(CLI::IsMember({"all", "ipv4", "ipv6"}));
+        ->check(cli::IsMember({"all", "ipv4", "ipv6"}));
     app.add_option("--tls", tls, "TLS policy of routes that name none: none, may, encrypt, verify, dane")
         ->capture_default_str()
-        ->check(CLI::IsMember({"none", "may", "encrypt", "verify", "dane"}));
+        ->check(cli::IsMember({"none", "may", "encrypt", "verify", "dane"}));
     app.add_flag("--no-dane", no_dane, "never look up TLSA records");
     app.add_flag("-v,--verbose", verbose, "print each DNS query and its answer on stderr");
     config::attach(app, "mta-route", common);
-    if (auto rc = config::parse_command_line(app, argc, argv)) return *rc;
+    if (auto rc = app.parse_command_line(argc, argv)) return *rc;
     have_sender = sender_opt->count() > 0;
 
     try {

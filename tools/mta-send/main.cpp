@@ -1,4 +1,5 @@
 // mta-send: transfer messages to the next hop by SMTP (docs/contracts.md §4).
+#include "cli/command.hpp"
 #include "clock.hpp"
 #include "config.hpp"
 #include "log.hpp"
@@ -10,7 +11,6 @@
 #include "spool.hpp"
 #include "status.hpp"
 
-#include <CLI/CLI.hpp>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -114,7 +114,7 @@ double seconds_since_arrival(const std::string& id) {
 int main(int argc, char** argv) {
     // A peer that closes while OpenSSL writes must be an error, not a signal.
     std::signal(SIGPIPE, SIG_IGN);
-    CLI::App app{"mta-send: transfer messages to the next hop by SMTP"};
+    cli::Command app{"mta-send: transfer messages to the next hop by SMTP"};
     config::Common common;
     Options o;
     app.add_option("--route", o.route_line, "a route line from mta-route");
@@ -145,7 +145,7 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("rcpt", o.rcpts, "recipients");
     config::attach(app, "mta-send", common);
-    if (auto rc = config::parse_command_line(app, argc, argv)) return *rc;
+    if (auto rc = app.parse_command_line(argc, argv)) return *rc;
     o.sender_given = app.count("--sender") > 0;
 
     try {

@@ -4,6 +4,7 @@
 // and [sendmail]'s come from the config file only. Set-uid to the spool
 // owner, the program trusts nothing from its caller (lib/privilege).
 #include "aliases.hpp"
+#include "cli/command.hpp"
 #include "config.hpp"
 #include "local_submission.hpp"
 #include "log.hpp"
@@ -12,7 +13,6 @@
 #include "spool.hpp"
 #include "status.hpp"
 
-#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cerrno>
 #include <cstdlib>
@@ -42,7 +42,7 @@ struct Setup {
 
 Setup load(const sendmail::Options& o) {
     Setup s;
-    CLI::App app{"sendmail"};
+    cli::Command app{"sendmail"};
     config::attach(app, "sendmail", s.common);
     app.add_option("--mailname", s.mailname, "domain of the default sender (default: /etc/mailname, else hostname)");
     std::string home;
@@ -60,7 +60,7 @@ Setup load(const sendmail::Options& o) {
     if (!s.config_file.empty()) args = {s.config_file, "--config"};
     try {
         app.parse(args);
-    } catch (const CLI::ParseError& e) {
+    } catch (const cli::ParseError& e) {
         throw Error::config("configuration: " + std::string(e.what()));
     }
     if (!home.empty()) {
