@@ -15,6 +15,19 @@ for m in "$top"/man/*.[578]; do
 done
 check "install: example config" test -f "$dest/etc/mta/mta.conf.example"
 check "install: the TLS plugin in lib/mta" test -f "$dest/usr/lib/mta/mta-tls.so"
+check "install: the command-line library in lib/mta" test -f "$dest/usr/lib/mta/libmta-cli.so"
+# mta-route, mta-send and mta-deliver load it: from the tree they were
+# installed in (RUNPATH $ORIGIN/../lib/mta), else from /usr/lib/mta.
+for p in mta-route mta-send mta-deliver; do
+	check "install: the installed $p loads libmta-cli.so from the installed tree" \
+		sh -c "ldd $dest/usr/sbin/$p | grep -q 'libmta-cli.so => $dest/usr/sbin/../lib/mta/libmta-cli.so'"
+	check "install: ... and from /usr/lib/mta once in place" \
+		sh -c "readelf -d $dest/usr/sbin/$p | grep RUNPATH | grep -q ':/usr/lib/mta]'"
+done
+for p in sendmail mta-recv mta-queue; do
+	check "install: the installed $p has the parser linked in" sh -c "! ldd $dest/usr/sbin/$p | grep -q libmta-cli"
+done
+check "install: the installed mta-route runs" sh -c "$dest/usr/sbin/mta-route --help | grep -q '^Usage: '"
 check "install: the installed plugin links OpenSSL, the installed mta-recv does not" \
 	sh -c "ldd $dest/usr/lib/mta/mta-tls.so | grep -q libssl && ! ldd $dest/usr/sbin/mta-recv | grep -E 'libssl|libcrypto'"
 # The programs look for the plugin at PREFIX's lib/mta (here /usr/lib/mta,
