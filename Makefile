@@ -103,16 +103,20 @@ $(BUILD)/lib/tls_plugin.o: $(BUILD)/plugin-file
 $(BUILD)/lib/tls_plugin.o: override CXXFLAGS += -DMTA_TLS_PLUGIN_FILE='"$(PLUGINDIR)/mta-tls.so"'
 FORCE:
 
+# The same for the RUNPATH of the programs that load libmta-cli.so.
+$(BUILD)/runpath: FORCE
+	@mkdir -p $(@D)
+	@echo '$(SBINDIR) $(PLUGINDIR)' | cmp -s - $@ || echo '$(SBINDIR) $(PLUGINDIR)' > $@
+
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
 # Each tool links every object in its own directory against the library,
-# and the command-line parser, shared or not. The RUNPATH follows PLUGINDIR
-# (plugin-file).
+# and the command-line parser, shared or not.
 .SECONDEXPANSION:
 $(CLI_SHARED_TOOLS:%=$(BUILD)/%): $(BUILD)/%: $$(addprefix $(BUILD)/,$$(subst .cpp,.o,$$(wildcard tools/%/*.cpp))) \
-		$(LIB) $(CLI_SO) $(BUILD)/plugin-file
+		$(LIB) $(CLI_SO) $(BUILD)/runpath
 	$(CXX) $(LDFLAGS) $(CLI_RUNPATH) -o $@ $(filter %.o,$^) $(LIB) $(CLI_SO) $(LDLIBS)
 $(CLI_STATIC_TOOLS:%=$(BUILD)/%): $(BUILD)/%: $$(addprefix $(BUILD)/,$$(subst .cpp,.o,$$(wildcard tools/%/*.cpp))) \
 		$(LIB) $(CLI_OBJS)
