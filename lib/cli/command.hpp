@@ -6,8 +6,8 @@
 // calls on; lib/cli/command.cpp is the only file that includes CLI11, and
 // add_option is instantiated there, once, for the types the programs bind.
 // It is built as libmta-cli.so, shared by the programs that may search for
-// libraries, and linked into the others (sendmail, mta-recv). CLI11 still
-// does all the parsing and writes the --help text.
+// libraries (CLI_SHARED_TOOLS in the Makefile), and linked into the others.
+// CLI11 still does all the parsing and writes the --help text.
 #pragma once
 
 #include <cstddef>
