@@ -82,8 +82,8 @@ $(BUILD)/%.o: %.cpp
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) -c $< -o $@
 
-# The plugins: position-independent, only what is marked exported is
-# (mta_tls_engine; the classes of lib/cli/command.hpp).
+# Shared objects: position-independent, exporting only what is marked for
+# export (mta_tls_engine; the classes of lib/cli/command.hpp).
 $(BUILD)/%.pic.o: %.cpp
 	@mkdir -p $(@D)
 	$(CXX) $(CXXFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
