@@ -9,6 +9,8 @@
 #include <arpa/inet.h>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
+#include <netinet/in.h>
 #include <string>
 
 namespace {
@@ -34,7 +36,14 @@ void check(const mta::proxy::Header& h) {
     mta::Peer p;
     p.ip = "192.0.2.9";
     mta::proxy::apply(h, p);
-    if (p.ip != h.src_ip) std::abort();
+    // The client is the source address; an IPv4-mapped IPv6 one becomes
+    // the IPv4 address it maps.
+    unsigned char a6[16], a4[4];
+    if (f == 6 && inet_pton(AF_INET6, h.src_ip.c_str(), a6) == 1 && IN6_IS_ADDR_V4MAPPED(reinterpret_cast<in6_addr*>(a6))) {
+        if (inet_pton(AF_INET, p.ip.c_str(), a4) != 1 || std::memcmp(a4, a6 + 12, 4) != 0) std::abort();
+    } else if (p.ip != h.src_ip) {
+        std::abort();
+    }
 }
 
 }  // namespace

@@ -67,6 +67,15 @@ std::string address_text(const struct sockaddr* sa, int* port) {
     return "";
 }
 
+std::string unmapped_ip(const std::string& ip) {
+    in6_addr a;
+    if (ip.find(':') == std::string::npos || inet_pton(AF_INET6, ip.c_str(), &a) != 1 || !IN6_IS_ADDR_V4MAPPED(&a))
+        return ip;
+    char buf[INET_ADDRSTRLEN] = {0};
+    inet_ntop(AF_INET, reinterpret_cast<const unsigned char*>(&a) + 12, buf, sizeof buf);
+    return buf;
+}
+
 Peer peer_from_socket(int fd) {
     Peer p;
     sockaddr_storage ss{};
@@ -98,7 +107,7 @@ Peer peer_from_environment(int fd) {
         p.ip = ip;
         p.port = to_port(env("REMOTE_PORT"));
     }
-    if (p.ip.rfind("::ffff:", 0) == 0 && p.ip.find('.') != std::string::npos) p.ip = p.ip.substr(7);
+    p.ip = unmapped_ip(p.ip);
     if (const char* rc = std::getenv("RELAYCLIENT")) {
         p.relayclient = true;
         p.relayclient_suffix = rc;

@@ -37,5 +37,8 @@ Peer peer_from_socket(int fd);
 void resolve_name(Peer& p);
 // "192.0.2.1" from a sockaddr; IPv4-mapped IPv6 addresses become IPv4.
 std::string address_text(const struct sockaddr* sa, int* port);
+// An address in text: an IPv4-mapped IPv6 address (::ffff:192.0.2.1, in
+// any spelling) as the IPv4 address; any other text as it is.
+std::string unmapped_ip(const std::string& ip);
 
 }  // namespace mta

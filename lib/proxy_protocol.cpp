@@ -126,7 +126,7 @@ void apply(const Header& h, Peer& p) {
     p.relayclient = false;
     p.relayclient_suffix.clear();
     p.name = "unknown";
-    if (p.ip.rfind("::ffff:", 0) == 0 && p.ip.find('.') != std::string::npos) p.ip = p.ip.substr(7);
+    p.ip = unmapped_ip(p.ip);
 }
 
 }  // namespace mta::proxy

@@ -163,6 +163,30 @@ TEST_CASE("hardening: a PROXY v1 header prints back to the same addresses", "[ha
     CHECK_THROWS_AS(mta::proxy::parse_v1("PROXY TCP4 192.0.2.1\n192.0.2.2 1 25\r\n"), mta::Error);
 }
 
+// fuzz/proxy_protocol: a v2 header whose source is an IPv4-mapped IPv6
+// address (::ffff:0.0.0.1) names the client by its IPv4 address; the
+// target expected the IPv6 text (the fault was in the target's property).
+// Every spelling of a mapped address is unmapped alike.
+TEST_CASE("found: a PROXY v2 IPv4-mapped source is the IPv4 client", "[hardening]") {
+    const char wire[] = "\r\n\r\n\0\r\nQUIT\n"
+                        "\x21\x21\x00\x24"
+                        "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\x00\x00\x00\x01"
+                        "\x20\x01\x0d\xb8\x00\x00\xff\xff\xff\xff\xff\xff\xff\xff\x00\x02"
+                        "\x00\xdc\x00\x19";
+    auto h = mta::proxy::parse_v2(std::string_view(wire, sizeof wire - 1));
+    CHECK(h.src_ip == "::ffff:0.0.0.1");
+    CHECK(h.src_port == 220);
+    mta::Peer p;
+    mta::proxy::apply(h, p);
+    CHECK(p.ip == "0.0.0.1");
+    CHECK(p.local_ip == h.dst_ip);
+    CHECK(mta::unmapped_ip("0:0:0:0:0:FFFF:192.0.2.1") == "192.0.2.1");
+    CHECK(mta::unmapped_ip("::ffff:c000:201") == "192.0.2.1");
+    CHECK(mta::unmapped_ip("2001:db8::1") == "2001:db8::1");
+    CHECK(mta::unmapped_ip("192.0.2.1") == "192.0.2.1");
+    CHECK(mta::unmapped_ip("not an address") == "not an address");
+}
+
 TEST_CASE("hardening: command lines with control characters are refused", "[hardening]") {
     CHECK_THROWS_AS(mta::smtp::parse_command(std::string_view("MAIL FROM:<a@b>\0x", 17)), mta::Error);
     CHECK_THROWS_AS(mta::smtp::parse_command("RCPT TO:<a@b>\rDATA"), mta::Error);
