@@ -12,8 +12,8 @@
 #   - nothing is left in the spool (msg/ and env/ are empty).
 #
 #   CRASH_SCALE=N   scenarios per tool (message sizes and recipient counts);
-#                   default 3 for make check (about 180), 20 for the full run
-#                   (which exercises well over 1,000 crash points).
+#                   default 3 for make check (about 135), 25 for the full run
+#                   (1,118 crash points).
 . "$(dirname "$0")/lib.sh"
 
 scale=${CRASH_SCALE:-3}
