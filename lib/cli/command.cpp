@@ -42,7 +42,15 @@ bool about_config_file(const CLI::Error& e) {
     return dynamic_cast<const CLI::ConfigError*>(&e) || dynamic_cast<const CLI::FileError*>(&e);
 }
 
-ParseError refused(const CLI::Error& e) { return ParseError(e.what(), about_config_file(e)); }
+// Runs a CLI11 parse; its refusals become ParseError.
+template <typename F>
+void translating_errors(F&& parse) {
+    try {
+        parse();
+    } catch (const CLI::Error& e) {
+        throw ParseError(e.what(), about_config_file(e));
+    }
+}
 
 }  // namespace
 
@@ -142,27 +150,15 @@ void Command::set_config(std::string option, std::string default_file, std::stri
 }
 
 void Command::parse(int argc, char** argv) {
-    try {
-        p_->app->parse(argc, argv);
-    } catch (const CLI::Error& e) {
-        throw refused(e);
-    }
+    translating_errors([&] { p_->app->parse(argc, argv); });
 }
 
 void Command::parse(std::vector<std::string> args) {
-    try {
-        p_->app->parse(std::move(args));
-    } catch (const CLI::Error& e) {
-        throw refused(e);
-    }
+    translating_errors([&] { p_->app->parse(std::move(args)); });
 }
 
 void Command::parse_from_stream(std::istream& in) {
-    try {
-        p_->app->parse_from_stream(in);
-    } catch (const CLI::Error& e) {
-        throw refused(e);
-    }
+    translating_errors([&] { p_->app->parse_from_stream(in); });
 }
 
 void Command::clear() { p_->app->clear(); }
