@@ -215,6 +215,21 @@ Attempt one(const Options& o, const Message& m, const Address& rcpt, const Deliv
 // Worst first: temporary, then permanent, then ok.
 int rank(const Status& s) { return s.outcome == Outcome::temporary ? 2 : s.outcome == Outcome::permanent ? 1 : 0; }
 
+// The log line of one recipient's result.
+void log_result(const ResultLine& r, std::time_t arrival, std::time_t now) {
+    log::Delivery l;
+    l.queue_id = r.queue_id == "-" ? "NOQUEUE" : r.queue_id;
+    l.to = r.recipient;
+    l.relay = r.host;
+    l.delay = arrival ? double(now - arrival) : 0;
+    l.dsn = r.status.enhanced;
+    l.status = r.status.is_ok() ? "sent" : r.status.outcome == Outcome::temporary ? "deferred" : "bounced";
+    l.text = r.status.code && !r.status.is_ok()
+                 ? std::to_string(r.status.code) + " " + r.status.enhanced + " " + r.status.text
+                 : r.status.text;
+    log::delivery(l, r.status.is_ok() ? log::Level::info : log::Level::warning);
+}
+
 }  // namespace
 
 bool already_delivered_to(std::string_view msg, std::string_view address) {
@@ -321,19 +336,79 @@ std::vector<ResultLine> deliver(const Options& o, const Message& m, const std::v
             r.status.text = texts;
             r.host = same_relay ? attempts[i][0].relay : "local";
         }
-        log::Delivery l;
-        l.queue_id = m.queue_id.empty() || m.queue_id == "-" ? "NOQUEUE" : m.queue_id;
-        l.to = r.recipient;
-        l.relay = r.host;
-        l.delay = m.arrival ? double(now - m.arrival) : 0;
-        l.dsn = r.status.enhanced;
-        l.status = r.status.is_ok() ? "sent" : r.status.outcome == Outcome::temporary ? "deferred" : "bounced";
-        l.text = r.status.code ? std::to_string(r.status.code) + " " + r.status.enhanced + " " + r.status.text
-                               : r.status.text;
-        if (r.status.is_ok()) l.text = r.status.text;
-        log::delivery(l, r.status.is_ok() ? log::Level::info : log::Level::warning);
+        log_result(r, m.arrival, now);
         out.push_back(std::move(r));
     }
+    return out;
+}
+
+
+Address parse_sender(std::string_view text) {
+    if (text.empty() || text == "<>") return Address::null();
+    return Address::parse(text, Address::Options{true, true, true});
+}
+
+Address parse_recipient(std::string_view text) {
+    return Address::parse(text, Address::Options{false, true, true});
+}
+
+Message spooled(const Spool& spool, const QueueId& id) {
+    int fd = ::open(spool.path("msg", id).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) throw Error(Status::temporary(451, "4.3.0", "cannot open queued message " + id.str()), ex::noinput);
+    durable::Fd f(fd);
+    Message m;
+    char buf[65536];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) != 0) {
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw Error::system("read queued message " + id.str(), errno);
+        }
+        m.data.append(buf, size_t(n));
+    }
+    m.queue_id = id.str();
+    if (auto env = spool.load(id)) m.arrival = env->arrival;
+    return m;
+}
+
+std::vector<ResultLine> deliver_job(const Options& o, const Spool& spool, const BatchJob& job) {
+    std::vector<ResultLine> out;
+    std::time_t now = clock::now();
+    // A job that cannot be started: every recipient gets `st`.
+    auto all_fail = [&](const Status& st) {
+        for (auto& r : job.recipients) {
+            ResultLine l{job.id, r.size() >= 2 && r.front() == '<' && r.back() == '>' ? r.substr(1, r.size() - 2) : r,
+                         st, "local"};
+            log_result(l, 0, now);
+            out.push_back(std::move(l));
+        }
+        return out;
+    };
+    auto id = QueueId::parse(job.id);
+    if (!id) return all_fail(Status::permanent(554, "5.3.0", "not a queue id: " + log::sanitize(job.id)));
+    Message m;
+    try {
+        m = spooled(spool, *id);
+        m.sender = parse_sender(job.sender);
+    } catch (const Error& e) {
+        return all_fail(e.status());
+    }
+    // Malformed recipients fail alone; the others are delivered.
+    std::vector<Address> good;
+    std::vector<std::optional<ResultLine>> bad;
+    for (auto& r : job.recipients) {
+        try {
+            good.push_back(parse_recipient(r));
+            bad.emplace_back();
+        } catch (const Error& e) {
+            ResultLine l{job.id, r, e.status(), "local"};
+            log_result(l, m.arrival, now);
+            bad.emplace_back(std::move(l));
+        }
+    }
+    std::vector<ResultLine> done = deliver(o, m, good);
+    size_t k = 0;
+    for (auto& b : bad) out.push_back(b ? std::move(*b) : std::move(done[k++]));
     return out;
 }
 

@@ -16,9 +16,12 @@
 // (or the owner- alias) as the envelope sender.
 #pragma once
 
+#include "batch_job.hpp"
 #include "local_resolver.hpp"
 #include "mbox.hpp"
+#include "queue_id.hpp"
 #include "result_line.hpp"
+#include "spool.hpp"
 
 #include <ctime>
 #include <string>
@@ -43,6 +46,21 @@ struct Message {
 
 // One result per recipient, in order; also logs one line per recipient.
 std::vector<ResultLine> deliver(const Options& o, const Message& m, const std::vector<Address>& recipients);
+
+// The envelope sender ("" or "<>": the null sender) and a recipient as
+// mta-deliver takes them; Error (5.1.7, 5.1.3) when malformed.
+Address parse_sender(std::string_view text);
+Address parse_recipient(std::string_view text);
+
+// A queued message (<spool>/msg/ID) with its arrival time; the sender is
+// left null. Error 451 4.3.0 (EX_NOINPUT) when it cannot be opened.
+Message spooled(const Spool& spool, const QueueId& id);
+
+// One job of mta-deliver --batch: the message from the spool to its
+// recipients, one result per recipient in the job's order. Never throws: a
+// message that cannot be read fails each recipient with its status, a
+// malformed recipient fails alone.
+std::vector<ResultLine> deliver_job(const Options& o, const Spool& spool, const BatchJob& job);
 
 // True when the header section has a Delivered-To: field equal to address
 // (without regard to case).

@@ -1,5 +1,6 @@
 #include "queue_runner.hpp"
 
+#include "batch_job.hpp"
 #include "clock.hpp"
 #include "dsn.hpp"
 #include "log.hpp"
@@ -190,10 +191,11 @@ DeliveryPlan plan_deliveries(const std::vector<const Envelope*>& messages,
     std::map<std::string, std::vector<std::pair<size_t, std::vector<size_t>>>> remote;
     std::map<std::string, const Route*> remote_route;
     std::vector<std::string> order;  // routes in the order first seen
+    std::vector<std::pair<size_t, std::vector<size_t>>> local_parts;
+    const Route* local_route = nullptr;
     for (size_t m = 0; m < messages.size(); ++m) {
         const Envelope& e = *messages[m];
         std::vector<size_t> local;
-        const Route* local_route = nullptr;
         std::map<std::string, std::vector<size_t>> by_route;
         for (size_t i = 0; i < e.recipients.size(); ++i) {
             auto& r = e.recipients[i];
@@ -211,35 +213,39 @@ DeliveryPlan plan_deliveries(const std::vector<const Envelope*>& messages,
                 remote_route[key] = route;
             }
         }
-        if (!local.empty()) {
-            StageJob j;
-            j.local = true;
-            j.route = local_route;
-            j.destination = "local";
-            j.parts.push_back({m, local});
-            plan.jobs.push_back(std::move(j));
-        }
+        if (!local.empty()) local_parts.push_back({m, local});
         for (auto& [key, idx] : by_route) remote[key].push_back({m, idx});
     }
     size_t limit = size_t(std::max(1, batch_limit));
     size_t lanes = size_t(std::max(1, spread));
-    for (auto& key : order) {
-        auto& parts = remote[key];
-        const Route* route = remote_route[key];
-        // What fits one run goes over one connection. More: a whole number
-        // of runs per lane (connection allowed to the destination), all of
-        // about the same size, so that the lanes end together.
+    // `parts` in runs of at most `limit`: a whole number of runs per lane,
+    // all of about the same size, so that the lanes end together. What fits
+    // one run goes in one when `fill` (one connection), else over as many
+    // lanes as it has parts (local deliveries wait for the disk, in
+    // parallel).
+    auto split = [&](const std::vector<std::pair<size_t, std::vector<size_t>>>& parts, bool fill, StageJob proto) {
         size_t n = parts.size();
         size_t runs = (n + limit - 1) / limit;
-        if (runs > 1) runs = std::min(n, (runs + lanes - 1) / lanes * lanes);
+        if (runs > 1 || !fill) runs = std::min(n, (runs + lanes - 1) / lanes * lanes);
         for (size_t r = 0; r < runs; ++r) {
-            StageJob j;
-            j.route = route;
-            j.destination = destination_of(*route);
+            StageJob j = proto;
             for (size_t k = (r * n + runs - 1) / runs; k < ((r + 1) * n + runs - 1) / runs; ++k)
                 j.parts.push_back(parts[k]);
             plan.jobs.push_back(std::move(j));
         }
+    };
+    if (!local_parts.empty()) {
+        StageJob j;
+        j.local = true;
+        j.route = local_route;
+        j.destination = "local";
+        split(local_parts, false, j);
+    }
+    for (auto& key : order) {
+        StageJob j;
+        j.route = remote_route[key];
+        j.destination = destination_of(*j.route);
+        split(remote[key], true, j);
     }
     return plan;
 }
@@ -537,28 +543,23 @@ void QueueRunner::run_job(const StageJob& job, std::vector<std::unique_ptr<Work>
                           PassResult& res) {
     StageRun run;
     std::string program;
-    if (job.local) {
-        Work* w = works[job.parts[0].first].get();
-        program = cfg_.deliver_program;
-        run.argv = {program, "-f", w->env.sender.str(), "--id", w->env.id->str()};
-        for (size_t i : job.parts[0].second) run.argv.push_back(w->env.recipients[i].address.str());
-        run.timeout = cfg_.deliver_timeout;
-    } else if (job.parts.size() == 1) {
-        Work* w = works[job.parts[0].first].get();
-        program = cfg_.send_program;
-        run.argv = {program, "--route", job.route->str(), "-f", w->env.sender.str(), "--id", w->env.id->str()};
-        for (size_t i : job.parts[0].second) run.argv.push_back(w->env.recipients[i].address.str());
-        run.timeout = cfg_.send_timeout;
+    program = job.local ? cfg_.deliver_program : cfg_.send_program;
+    run.argv = {program};
+    if (!job.local) run.argv.insert(run.argv.end(), {"--route", job.route->str()});
+    run.timeout = job.local ? cfg_.deliver_timeout : cfg_.send_timeout;
+    auto job_of = [&](const std::pair<size_t, std::vector<size_t>>& part) {
+        const Envelope& env = works[part.first]->env;
+        BatchJob b{env.id->str(), env.sender.str(), {}};
+        for (size_t i : part.second) b.recipients.push_back(env.recipients[i].address.str());
+        return b;
+    };
+    if (job.parts.size() == 1) {
+        BatchJob b = job_of(job.parts[0]);
+        run.argv.insert(run.argv.end(), {"-f", b.sender, "--id", b.id});
+        run.argv.insert(run.argv.end(), b.recipients.begin(), b.recipients.end());
     } else {
-        program = cfg_.send_program;
-        run.argv = {program, "--route", job.route->str(), "--batch"};
-        for (auto& [m, idx] : job.parts) {
-            Work* w = works[m].get();
-            run.input += w->env.id->str() + "\t" + w->env.sender.str();
-            for (size_t i : idx) run.input += "\t" + w->env.recipients[i].address.str();
-            run.input += "\n";
-        }
-        run.timeout = cfg_.send_timeout;
+        run.argv.push_back("--batch");
+        for (auto& part : job.parts) run.input += job_of(part).str() + "\n";
     }
     if (!job.local) run.user = network_user_;
     auto started = steady::now();

@@ -6,9 +6,8 @@
 // due messages (Spool::claim) a chunk at a time (the next chunk while the
 // stages of the current one run), ask mta-route once per
 // domain, group each message's pending recipients by route, and run
-// mta-deliver (local, one run per message) and mta-send (remote; --batch
-// when several messages share a route, so one connection carries them)
-// within a total and a per-destination concurrency limit. Each outcome is
+// mta-deliver (local) and mta-send (remote), with --batch when a run has
+// several messages (for mta-send, one connection carries them), within a total and a per-destination concurrency limit. Each outcome is
 // written to the envelope (Spool::update) as soon as its stage ends; a
 // message whose recipients are all final is reported (RFC 3464, lib/dsn)
 // and removed; the others get their next attempt from the RetrySchedule.
@@ -39,7 +38,7 @@ struct QueueConfig {
     int deliver_timeout = 1800;   // seconds for one mta-deliver run
     int concurrency = 10;         // stage programs running at once
     int destination_concurrency = 4;  // of those, to one destination
-    int batch_limit = 50;         // messages per mta-send --batch run
+    int batch_limit = 50;         // messages per --batch run of mta-send or mta-deliver
     size_t chunk = 500;           // messages claimed at once
     size_t return_limit = 50000;  // bytes returned in a bounce without RET=FULL
     RetrySchedule schedule;
@@ -54,8 +53,9 @@ struct PassResult {
     int notifications = 0;    // DSNs queued
 };
 
-// One stage run of a pass: local recipients of one message (mta-deliver),
-// or the recipients of one or more messages that share a route (mta-send).
+// One stage run of a pass: the local recipients of one or more messages
+// (mta-deliver), or the recipients of one or more messages that share a
+// route (mta-send).
 struct StageJob {
     bool local = false;
     const Route* route = nullptr;  // the shared route (the local route for local jobs)
@@ -69,11 +69,13 @@ struct DeliveryPlan {
     std::vector<std::tuple<size_t, size_t, const Route*>> errors;
 };
 
-// Groups the pending recipients of `messages` by route: one local job per
-// message; for each route, one run when its messages fit batch_limit,
-// otherwise runs of at most batch_limit messages split evenly into a
-// multiple of `spread` runs (the per-destination concurrency), so that
-// every allowed connection carries a share and they finish together.
+// Groups the pending recipients of `messages` by route. For each remote
+// route: one run when its messages fit batch_limit, otherwise runs of at
+// most batch_limit messages split evenly into a multiple of `spread` runs
+// (the per-destination concurrency), so that every allowed connection
+// carries a share and they finish together. The local recipients: the
+// same, except that even what fits one run is spread over up to `spread`
+// runs (local deliveries wait for the disk, and do so in parallel).
 // route_of(lower-cased domain, or "" for a bare local part) never returns null.
 DeliveryPlan plan_deliveries(const std::vector<const Envelope*>& messages,
                              const std::function<const Route*(const std::string&)>& route_of, int batch_limit,

@@ -189,6 +189,27 @@ out=$("$bin/mta-deliver" --log "file:$T/mail.log" -f orig@example.org --id "$id"
 check "--id reads the queued message: delivered, logged under the queue id" \
 	sh -c "test '$(field "$out" 4)' = ok && grep -q 'mta/local\[[0-9]*\]: $id: to=<md@example.test>, relay=local, .*status=sent' '$T/mail.log'"
 
+# --batch: several queued messages in one run, one job line each.
+queued() { printf 'Subject: %s\n\nqueued\n' "$1" | deliver -f orig@example.org fwd@example.test | awk -F '\t' '{ sub(/^forwarded as /, "", $8); print $8 }'; }
+b1=$(queued batch1)
+b2=$(queued batch2)
+gone=$(queued gone)
+rm -f "$MTA_ROOT/spool/msg/$gone" "$MTA_ROOT/spool/env/$gone"
+before=$(grep -c '^From ' "$M/box/mbox")
+printf '%s\torig@example.org\tmd@example.test\tbad address@\n\n%s\t\tbox@example.test\n%s\ta@example.org\tmd@example.test\n' \
+	"$b1" "$b2" "$gone" | deliver --batch > "$T/batch.out"
+rc=$?
+check "--batch: one result per recipient, in order" sh -c "
+	test \"\$(cut -f 2-4,6 '$T/batch.out' | tr '\t\n' ' |')\" = \
+	'$b1 md@example.test ok 2.0.0|$b1 bad address@ permanent 5.1.3|$b2 box@example.test ok 2.0.0|$gone md@example.test temporary 4.3.0|'"
+check "--batch: the exit status sums up the run (the first permanent failure, 5.1.3: 69)" test "$rc" = 69
+check "--batch: the null sender's message gets Return-Path <>" sh -c \
+	"test \$(grep -c '^From ' '$M/box/mbox') = $((before + 1)) && sed -n '/^From /h; /^From /!H; \${x;p}' '$M/box/mbox' | grep -q '^Return-Path: <>'"
+check "--batch: each message logged under its queue id" sh -c \
+	"grep -q 'mta/local\[[0-9]*\]: $b1: to=<md@example.test>, .*status=sent' '$T/mail.log' && grep -q 'mta/local\[[0-9]*\]: $b2: to=<box@example.test>, .*status=sent' '$T/mail.log'"
+"$bin/mta-deliver" --batch -f a@example.org < /dev/null > /dev/null 2> "$T/err"
+check "--batch with -f: usage error, exit 64" sh -c "test $? = 64 && grep -q 'stdin, not from the command line' '$T/err'"
+
 out=$(printf 'Subject: x\n\ny\n' | deliver -f a@example.org nosuchuser@example.test)
 rc=$?
 check "an unknown user: 550 5.1.1, exit 67" sh -c "test '$(field "$out" 5) $(field "$out" 6) $rc' = '550 5.1.1 67'"

@@ -270,7 +270,7 @@ TEST_CASE("mailq format: Postfix's columns, hold mark, reasons, trailer", "[queu
     CHECK(j.find("carol") == std::string::npos);  // delivered recipients are not listed
 }
 
-TEST_CASE("grouping: local per message, remote by route across messages, batches", "[queue]") {
+TEST_CASE("grouping: local and remote recipients by route across messages, batches", "[queue]") {
     std::map<std::string, Route> routes;
     routes["local.test"] = parse_route("domain=local.test kind=local");
     routes["a.test"] = parse_route("domain=a.test kind=mx host=mx.a.test/25/10/192.0.2.1");
@@ -344,6 +344,38 @@ TEST_CASE("grouping: one route's messages spread evenly over the destination's c
     CHECK(s == std::vector<size_t>{1, 1, 1});  // never an empty run
     CHECK(plan(100, 50, 1) == std::vector<size_t>{50, 50});
     CHECK(plan(101, 50, 1) == std::vector<size_t>{34, 34, 33});
+}
+
+TEST_CASE("grouping: local deliveries spread over the lanes even when they fit one run", "[queue]") {
+    Route local = parse_route("domain=local.test kind=local");
+    Route a = parse_route("domain=a.test kind=mx host=mx.a.test/25/10/192.0.2.1");
+    auto route_of = [&](const std::string& d) -> const Route* { return d == "a.test" ? &a : &local; };
+    auto plan = [&](size_t count, int limit, int spread) {
+        std::vector<Envelope> envs(count, envelope({"u@local.test", "v@a.test", "w@local.test"}));
+        std::vector<const Envelope*> ptrs;
+        for (auto& e : envs) ptrs.push_back(&e);
+        DeliveryPlan p = plan_deliveries(ptrs, route_of, limit, spread);
+        std::vector<size_t> sizes;
+        size_t next = 0;
+        for (auto& j : p.jobs) {
+            if (!j.local) continue;
+            CHECK(j.destination == "local");
+            sizes.push_back(j.parts.size());
+            for (auto& part : j.parts) {
+                CHECK(part.first == next++);
+                CHECK(part.second == std::vector<size_t>{0, 2});  // both local recipients in one part
+            }
+        }
+        CHECK(next == count);
+        return sizes;
+    };
+    CHECK(plan(1, 50, 4) == std::vector<size_t>{1});
+    CHECK(plan(3, 50, 4) == std::vector<size_t>{1, 1, 1});
+    CHECK(plan(6, 50, 4) == std::vector<size_t>{2, 1, 2, 1});
+    CHECK(plan(6, 50, 1) == std::vector<size_t>{6});
+    auto s = plan(500, 50, 4);
+    REQUIRE(s.size() == 12);
+    for (size_t n : s) CHECK((n == 41 || n == 42));
 }
 
 TEST_CASE("stage programs: result lines, exits, signals, time limits", "[queue]") {

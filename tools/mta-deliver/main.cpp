@@ -1,4 +1,4 @@
-// mta-deliver: local delivery of one message (see mta-deliver(8)).
+// mta-deliver: local delivery of a message, or of a batch of queued ones (see mta-deliver(8)).
 #include "cli/command.hpp"
 #include "clock.hpp"
 #include "config.hpp"
@@ -8,7 +8,6 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <fcntl.h>
 #include <iostream>
 #include <unistd.h>
 
@@ -42,11 +41,12 @@ int main(int argc, char** argv) {
     config::Common common;
     std::string sender, id, virtual_base;
     std::vector<std::string> rcpts;
-    bool json = false;
+    bool json = false, batch = false;
     local_delivery::Options o;
-    app.add_option("-f,--from", sender, "envelope sender (\"\" or \"<>\" for none)")->required();
+    auto* from = app.add_option("-f,--from", sender, "envelope sender (\"\" or \"<>\" for none)");
     app.add_option("--id", id, "queue id: read the message from the spool instead of standard input");
-    app.add_option("recipients", rcpts, "recipient addresses")->required();
+    app.add_flag("--batch", batch, "several queued messages: jobs on stdin (ID, sender, recipients)");
+    app.add_option("recipients", rcpts, "recipient addresses");
     app.add_flag("--json", json, "print result lines as JSON objects");
     app.add_option("--recipient-delimiter", o.resolver.tables.delimiter, "address extension delimiter")
         ->capture_default_str();
@@ -80,39 +80,44 @@ int main(int argc, char** argv) {
         o.resolver.hostname = common.hostname;
         o.spool = common.spool;
 
-        local_delivery::Message m;
-        if (sender == "<>") sender.clear();
-        m.sender = sender.empty() ? Address::null() : Address::parse(sender, Address::Options{true, true, true});
-        std::vector<Address> recipients;
-        for (auto& r : rcpts) {
-            try {
-                recipients.push_back(Address::parse(r, Address::Options{false, true, true}));
-            } catch (const Error& e) {
-                throw Error(e.status(), ex::usage);
-            }
-        }
-        if (!id.empty()) {
-            auto qid = QueueId::parse(id);
-            if (!qid) throw Error::usage("not a queue id: " + id);
+        // Each message's results are printed as soon as it is done, so that
+        // a batch cut short still reports what it delivered.
+        std::vector<ResultLine> results;
+        auto report = [&](const std::vector<ResultLine>& rs) {
+            for (auto& r : rs) std::cout << (json ? r.json() : r.str()) << "\n";
+            std::cout.flush();
+            results.insert(results.end(), rs.begin(), rs.end());
+        };
+        if (batch) {
+            if (!rcpts.empty() || !id.empty() || from->count())
+                throw Error::usage("--batch takes its jobs from stdin, not from the command line");
             Spool spool(common.spool);
-            int fd = ::open(spool.path("msg", *qid).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-            if (fd < 0) throw Error(Status::temporary(451, "4.3.0", "cannot open queued message " + id), ex::noinput);
-            durable::Fd f(fd);
-            char buf[65536];
-            ssize_t n;
-            while ((n = ::read(fd, buf, sizeof buf)) > 0) m.data.append(buf, size_t(n));
-            if (n < 0) throw Error::system("read queued message " + id, errno);
-            m.queue_id = id;
-            if (auto env = spool.load(*qid)) m.arrival = env->arrival;
+            for (auto& job : read_batch_jobs(std::cin, "mta-deliver")) report(local_delivery::deliver_job(o, spool, job));
         } else {
-            m.data = read_stdin();
-            m.queue_id = std::string("-");  // not = "-": a false -Wrestrict of GCC 12 at -O2
-            m.arrival = mta::clock::now();
+            if (!from->count()) throw Error::usage("no sender: give -f SENDER (-f '' for the null sender)");
+            if (rcpts.empty()) throw Error::usage("no recipients");
+            local_delivery::Message m;
+            Address from_address = local_delivery::parse_sender(sender);
+            std::vector<Address> recipients;
+            for (auto& r : rcpts) {
+                try {
+                    recipients.push_back(local_delivery::parse_recipient(r));
+                } catch (const Error& e) {
+                    throw Error(e.status(), ex::usage);
+                }
+            }
+            if (!id.empty()) {
+                auto qid = QueueId::parse(id);
+                if (!qid) throw Error::usage("not a queue id: " + id);
+                m = local_delivery::spooled(Spool(common.spool), *qid);
+            } else {
+                m.data = read_stdin();
+                m.queue_id = std::string("-");  // not = "-": a false -Wrestrict of GCC 12 at -O2
+                m.arrival = mta::clock::now();
+            }
+            m.sender = from_address;
+            report(local_delivery::deliver(o, m, recipients));
         }
-
-        auto results = local_delivery::deliver(o, m, recipients);
-        for (auto& r : results) std::cout << (json ? r.json() : r.str()) << "\n";
-        std::cout.flush();
         if (!std::cout) return ex::ioerr;
         return local_delivery::exit_status(results);
     } catch (const Error& e) {

@@ -1,4 +1,5 @@
 // mta-send: transfer messages to the next hop by SMTP (docs/contracts.md §4).
+#include "batch_job.hpp"
 #include "cli/command.hpp"
 #include "clock.hpp"
 #include "config.hpp"
@@ -66,18 +67,6 @@ Route route_for_host(const std::string& spec, const std::string& tls, const std:
     r.auth = auth;
     r.hosts.push_back(h);
     return r;
-}
-
-std::vector<std::string> split_tabs(const std::string& line) {
-    std::vector<std::string> out;
-    size_t b = 0;
-    while (true) {
-        auto t = line.find('\t', b);
-        out.push_back(line.substr(b, t == std::string::npos ? t : t - b));
-        if (t == std::string::npos) break;
-        b = t + 1;
-    }
-    return out;
 }
 
 // A message that cannot be sent: every recipient gets `s`.
@@ -184,16 +173,8 @@ int main(int argc, char** argv) {
             if (!o.rcpts.empty() || !o.id.empty() || o.sender_given || !o.message_file.empty())
                 throw Error::usage("--batch takes its jobs from stdin, not from the command line");
             Spool spool(common.spool);
-            std::string line;
-            while (std::getline(std::cin, line)) {
-                if (line.empty()) continue;
-                auto f = split_tabs(line);
-                if (f.size() < 3) {
-                    std::cerr << "mta-send: ignoring a batch line without recipients: " << log::sanitize(line) << "\n";
-                    continue;
-                }
-                messages.push_back(spooled(spool, f[0], f[1], {f.begin() + 2, f.end()}));
-            }
+            for (auto& j : read_batch_jobs(std::cin, "mta-send"))
+                messages.push_back(spooled(spool, j.id, j.sender, j.recipients));
         } else {
             if (o.rcpts.empty()) throw Error::usage("no recipients");
             if (!o.sender_given) throw Error::usage("no sender: give -f SENDER (-f '' for the null sender)");
