@@ -1,6 +1,7 @@
 #include "spool.hpp"
 
 #include "clock.hpp"
+#include "queue_trigger.hpp"
 #include "status.hpp"
 
 #include <algorithm>
@@ -72,6 +73,7 @@ void Spool::create() const {
     };
     mk(root_);
     for (auto d : dirs) mk(root_ + "/" + d);
+    queue_trigger::create(root_);
 }
 
 void Spool::check() const {
@@ -166,6 +168,7 @@ void Spool::Incoming::commit(Envelope env) {
         throw;
     }
     done_ = true;
+    queue_trigger::pull(s.root_);
 }
 
 void Spool::Incoming::abort() {

@@ -4,6 +4,7 @@
 //   env/.<id>.<pid>.tmp  envelope being written                 (S2)
 //   env/<id>        committed envelope: the message is queued  (S3)
 //   hold/<id>       envelope of a held message
+//   trigger         FIFO: pulled after each commit (lib/queue_trigger)
 //
 // The commit point is rename(env/.<id>.<pid>.tmp, env/<id>), after the
 // content, msg/ and the envelope file are fsynced (together), followed by
@@ -29,7 +30,8 @@ public:
     explicit Spool(std::string root);
     const std::string& root() const { return root_; }
 
-    // Creates root, msg/, env/, hold/ (mode 0700) if missing.
+    // Creates root, msg/, env/, hold/ (mode 0700) and the trigger FIFO
+    // (lib/queue_trigger) if missing.
     void create() const;
     // Throws Error (config) when the spool directories are missing.
     void check() const;

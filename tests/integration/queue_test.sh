@@ -217,6 +217,26 @@ while [ "$i" -lt 50 ] && [ "$(delivered "$id2" ok10@example.org)" != 1 ]; do sle
 kill "$last_pid"
 check "run --loop delivers what arrives later" test "$(delivered "$id" ok9@example.org)$(delivered "$id2" ok10@example.org)" = 11
 
+# --- 8c. run --loop wakes when a message is queued (spool/trigger) ---
+queue_root trigger
+: > "$STAGE_LOG"
+check "init makes the trigger FIFO, mode 0600" sh -c "test -p '$SPOOL/trigger' && test \"\$(stat -c %a '$SPOOL/trigger')\" = 600"
+bg "$q" run --loop 300
+loop_pid=$last_pid
+sleep 1  # its first pass (nothing due) is over
+printf 'Subject: wake\n\nup\n' | "$bin/sendmail" -f ok-sender@local.test ok11@example.org
+id=$(ls "$SPOOL/env" | head -1)
+i=0
+while [ "$i" -lt 100 ] && [ "$(delivered "$id" ok11@example.org)" != 1 ]; do sleep 0.1; i=$((i + 1)); done
+check "run --loop 300 delivers a message queued by sendmail at once (after $i tenths of a second)" test "$i" -lt 100
+kill "$loop_pid"
+queue_root notrigger
+rm "$SPOOL/trigger"
+printf 'Subject: no fifo\n\nx\n' | "$bin/sendmail" -f ok-sender@local.test ok12@example.org
+check "without the FIFO, sendmail still queues (the trigger is only a hint)" test "$(ls "$SPOOL/env" | wc -l)" = 1
+"$q" init
+check "init on an existing spool adds the FIFO" test -p "$SPOOL/trigger"
+
 # --- 9. the queue commands ---
 queue_root commands
 a=$(put -f ok-sender@local.test -r temp5@example.org)

@@ -5,11 +5,13 @@
 #include "log.hpp"
 #include "queue_control.hpp"
 #include "queue_runner.hpp"
+#include "queue_trigger.hpp"
 #include "status.hpp"
 
 #include <climits>
 #include <csignal>
 #include <cstdio>
+#include <optional>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -98,7 +100,7 @@ int main(int argc, char** argv) {
     auto* init = app.add_subcommand("init", "create the spool directories");
     auto* run = app.add_subcommand("run", "one delivery pass over the due messages");
     int loop = 0;
-    run->add_option("--loop", loop, "repeat the pass every SECONDS, forever")->check(cli::Range(1, 86400));
+    run->add_option("--loop", loop, "repeat the pass every SECONDS, and when a message is queued, forever")->check(cli::Range(1, 86400));
     auto* list = app.add_subcommand("list", "list the queue (mailq format)");
     bool json = false;
     list->add_flag("--json", json, "one JSON object per message");
@@ -153,6 +155,8 @@ int main(int argc, char** argv) {
                 }
             }
             QueueRunner runner(spool, q);
+            std::optional<queue_trigger::Listener> trigger;
+            if (loop) trigger.emplace(spool.root());
             while (true) {
                 PassResult r = runner.run();
                 if (r.locked_out) log::info("another queue run is active; this one stops");
@@ -160,7 +164,7 @@ int main(int argc, char** argv) {
                     log::info("queue run: {} messages, {} sent, {} deferred, {} bounced, {} removed", r.messages,
                               r.sent, r.deferred, r.bounced, r.removed);
                 if (!loop) return ex::ok;
-                ::sleep(unsigned(loop));
+                trigger->wait(loop);
             }
         }
         if (*list) {
