@@ -2,6 +2,7 @@
 
 #include "status.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -67,6 +68,7 @@ void set_crash_at(long n) { faults().crash_at = n; }
 void set_fail_at(long n, int err) { faults().fail_at = n; faults().fail_errno = err; }
 long steps_taken() { return faults().taken; }
 void reset_steps() { faults().taken = 0; }
+void continue_steps(long taken) { faults().taken = std::max(faults().taken, taken); }
 
 Fd& Fd::operator=(Fd&& o) noexcept {
     if (this != &o) {

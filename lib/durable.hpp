@@ -110,5 +110,8 @@ void set_crash_at(long n);
 void set_fail_at(long n, int err);
 long steps_taken();
 void reset_steps();
+// A process that had a child take steps for it continues the count from
+// the child's, so that every step of the whole delivery has its own number.
+void continue_steps(long taken);
 
 }  // namespace mta::durable

@@ -10,12 +10,15 @@
 #include "spool.hpp"
 
 #include <cerrno>
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <functional>
 #include <grp.h>
 #include <map>
 #include <optional>
+#include <set>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -81,7 +84,8 @@ Status run_as(const Owner& o, const std::function<Status()>& fn) {
             s = Status::temporary(451, "4.3.0", "cannot switch to uid " + std::to_string(o.uid));
         else
             s = guarded(fn);
-        std::string line = encode(s) + "\n";
+        // The steps it took first, so that the parent numbers on from there.
+        std::string line = std::to_string(durable::steps_taken()) + "\t" + encode(s) + "\n";
         [[maybe_unused]] auto n = ::write(p[1], line.data(), line.size());
         ::_exit(0);
     }
@@ -101,12 +105,16 @@ Status run_as(const Owner& o, const std::function<Status()>& fn) {
     while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
     }
     if (!line.empty() && line.back() == '\n') line.pop_back();
-    return decode(line);
+    size_t tab = line.find('\t');
+    if (tab == std::string::npos) return decode(line);
+    durable::continue_steps(std::atol(line.substr(0, tab).c_str()));
+    return decode(line.substr(tab + 1));
 }
 
 struct Attempt {
     Status status;
     std::string relay = "local";
+    std::string unsynced = {};  // a Maildir whose new/ the caller still has to sync
 };
 
 std::string prefix_for(const Message& m, const std::string& rcpt) {
@@ -174,15 +182,20 @@ std::optional<Status> create_spool_mailbox(const Delivery& d) {
     return std::nullopt;
 }
 
-Attempt one(const Options& o, const Message& m, const Address& rcpt, const Delivery& d) {
+// One delivery. With defer_sync, a Maildir delivery leaves new/ to the
+// caller (Attempt::unsynced).
+Attempt one(const Options& o, const Message& m, const Address& rcpt, const Delivery& d, bool defer_sync) {
     std::string rstr = rcpt.str();
     switch (d.kind) {
     case Kind::failure: return {d.failure};
-    case Kind::maildir:
-        return {run_as(d.owner, [&] {
-            maildir::deliver(d.destination, prefix_for(m, rstr), m.data, o.resolver.hostname);
+    case Kind::maildir: {
+        Attempt a{run_as(d.owner, [&] {
+            maildir::deliver(d.destination, prefix_for(m, rstr), m.data, o.resolver.hostname, !defer_sync);
             return Status::ok("delivered to maildir " + d.destination);
         })};
+        if (defer_sync && a.status.is_ok()) a.unsynced = d.destination;
+        return a;
+    }
     case Kind::mbox:
         if (d.in_mail_spool) {
             if (auto failed = create_spool_mailbox(d)) return {*failed};
@@ -260,7 +273,46 @@ int exit_status(const std::vector<ResultLine>& results) {
     return temp ? ex::tempfail : ex::ok;
 }
 
-std::vector<ResultLine> deliver(const Options& o, const Message& m, const std::vector<Address>& recipients) {
+Address parse_sender(std::string_view text) {
+    if (text.empty() || text == "<>") return Address::null();
+    return Address::parse(text, Address::Options{true, true, true});
+}
+
+Address parse_recipient(std::string_view text) {
+    return Address::parse(text, Address::Options{false, true, true});
+}
+
+Message spooled(const Spool& spool, const QueueId& id) {
+    int fd = ::open(spool.path("msg", id).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) throw Error(Status::temporary(451, "4.3.0", "cannot open queued message " + id.str()), ex::noinput);
+    durable::Fd f(fd);
+    Message m;
+    char buf[65536];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) != 0) {
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw Error::system("read queued message " + id.str(), errno);
+        }
+        m.data.append(buf, size_t(n));
+    }
+    m.queue_id = id.str();
+    if (auto env = spool.load(id)) m.arrival = env->arrival;
+    return m;
+}
+
+namespace {
+
+// A recipient's result before it is logged and reported, with the
+// Maildirs whose new/ must be synced before it counts.
+struct Pending {
+    ResultLine line;
+    std::time_t arrival = 0;
+    std::vector<std::string> unsynced;
+};
+
+std::vector<Pending> collect(const Options& o, const Message& m, const std::vector<Address>& recipients,
+                             bool defer_sync) {
     std::optional<local_resolver::Resolver> resolver;
     std::optional<Status> broken;
     try {
@@ -297,7 +349,7 @@ std::vector<ResultLine> deliver(const Options& o, const Message& m, const std::v
             } else if (d.kind == Kind::forward) {
                 forwards[d.sender].push_back(d.destination);
             } else {
-                attempts[i].push_back(one(o, m, rcpt, d));
+                attempts[i].push_back(one(o, m, rcpt, d, defer_sync));
             }
         }
         for (auto& [sender, to] : forwards) attempts[i].push_back({forward(o, m, rstr, sender, to)});
@@ -313,10 +365,11 @@ std::vector<ResultLine> deliver(const Options& o, const Message& m, const std::v
         for (size_t k = 0; k < idx.size(); ++k) attempts[idx[k]].push_back({st[k], lmtp_client::relay_name(server)});
     }
 
-    std::vector<ResultLine> out;
-    std::time_t now = clock::now();
+    std::vector<Pending> out;
     for (size_t i = 0; i < recipients.size(); ++i) {
-        ResultLine r;
+        Pending p;
+        p.arrival = m.arrival;
+        ResultLine& r = p.line;
         r.queue_id = m.queue_id.empty() ? "-" : m.queue_id;
         r.recipient = recipients[i].str();
         r.host = "local";
@@ -335,81 +388,98 @@ std::vector<ResultLine> deliver(const Options& o, const Message& m, const std::v
             r.status = worst->status;
             r.status.text = texts;
             r.host = same_relay ? attempts[i][0].relay : "local";
+            for (auto& a : attempts[i])
+                if (!a.unsynced.empty()) p.unsynced.push_back(a.unsynced);
         }
-        log_result(r, m.arrival, now);
-        out.push_back(std::move(r));
+        out.push_back(std::move(p));
     }
     return out;
 }
 
 
-Address parse_sender(std::string_view text) {
-    if (text.empty() || text == "<>") return Address::null();
-    return Address::parse(text, Address::Options{true, true, true});
-}
-
-Address parse_recipient(std::string_view text) {
-    return Address::parse(text, Address::Options{false, true, true});
-}
-
-Message spooled(const Spool& spool, const QueueId& id) {
-    int fd = ::open(spool.path("msg", id).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) throw Error(Status::temporary(451, "4.3.0", "cannot open queued message " + id.str()), ex::noinput);
-    durable::Fd f(fd);
-    Message m;
-    char buf[65536];
-    ssize_t n;
-    while ((n = ::read(fd, buf, sizeof buf)) != 0) {
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            throw Error::system("read queued message " + id.str(), errno);
-        }
-        m.data.append(buf, size_t(n));
-    }
-    m.queue_id = id.str();
-    if (auto env = spool.load(id)) m.arrival = env->arrival;
-    return m;
-}
-
-std::vector<ResultLine> deliver_job(const Options& o, const Spool& spool, const BatchJob& job) {
-    std::vector<ResultLine> out;
-    std::time_t now = clock::now();
-    // A job that cannot be started: every recipient gets `st`.
-    auto all_fail = [&](const Status& st) {
-        for (auto& r : job.recipients) {
-            ResultLine l{job.id, r.size() >= 2 && r.front() == '<' && r.back() == '>' ? r.substr(1, r.size() - 2) : r,
-                         st, "local"};
-            log_result(l, 0, now);
-            out.push_back(std::move(l));
-        }
-        return out;
+// One --batch job, never throwing: a message that cannot be read fails each
+// recipient with its status, a malformed recipient fails alone.
+std::vector<Pending> collect_job(const Options& o, const Spool& spool, const BatchJob& job) {
+    std::vector<Pending> out;
+    auto failed = [&](const std::string& rcpt, const Status& st, std::time_t arrival) {
+        Pending p;
+        p.line = ResultLine{job.id, rcpt, st, "local"};
+        p.arrival = arrival;
+        return p;
     };
-    auto id = QueueId::parse(job.id);
-    if (!id) return all_fail(Status::permanent(554, "5.3.0", "not a queue id: " + log::sanitize(job.id)));
     Message m;
     try {
+        auto id = QueueId::parse(job.id);
+        if (!id) throw Error(Status::permanent(554, "5.3.0", "not a queue id: " + log::sanitize(job.id)));
         m = spooled(spool, *id);
         m.sender = parse_sender(job.sender);
     } catch (const Error& e) {
-        return all_fail(e.status());
+        for (auto& r : job.recipients)
+            out.push_back(failed(r.size() >= 2 && r.front() == '<' && r.back() == '>' ? r.substr(1, r.size() - 2) : r,
+                                 e.status(), 0));
+        return out;
     }
-    // Malformed recipients fail alone; the others are delivered.
     std::vector<Address> good;
-    std::vector<std::optional<ResultLine>> bad;
+    std::vector<std::optional<Pending>> bad;
     for (auto& r : job.recipients) {
         try {
             good.push_back(parse_recipient(r));
             bad.emplace_back();
         } catch (const Error& e) {
-            ResultLine l{job.id, r, e.status(), "local"};
-            log_result(l, m.arrival, now);
-            bad.emplace_back(std::move(l));
+            bad.emplace_back(failed(r, e.status(), m.arrival));
         }
     }
-    std::vector<ResultLine> done = deliver(o, m, good);
+    std::vector<Pending> done = collect(o, m, good, true);
     size_t k = 0;
     for (auto& b : bad) out.push_back(b ? std::move(*b) : std::move(done[k++]));
     return out;
+}
+
+}  // namespace
+
+std::vector<ResultLine> deliver(const Options& o, const Message& m, const std::vector<Address>& recipients) {
+    std::vector<ResultLine> out;
+    std::time_t now = clock::now();
+    for (auto& p : collect(o, m, recipients, false)) {
+        log_result(p.line, p.arrival, now);
+        out.push_back(std::move(p.line));
+    }
+    return out;
+}
+
+void deliver_batch(const Options& o, const Spool& spool, const std::vector<BatchJob>& jobs,
+                   const std::function<void(const ResultLine&)>& report) {
+    using steady = std::chrono::steady_clock;
+    std::vector<Pending> group;
+    auto started = steady::now();
+    auto finish_group = [&] {
+        std::map<std::string, std::string> failed;  // Maildir → why its new/ could not be synced
+        std::set<std::string> dirs;
+        for (auto& p : group) dirs.insert(p.unsynced.begin(), p.unsynced.end());
+        for (auto& d : dirs) {
+            try {
+                maildir::sync_new(d);
+            } catch (const Error& e) {
+                failed[d] = e.status().text;
+            }
+        }
+        std::time_t now = clock::now();
+        for (auto& p : group) {
+            for (auto& d : p.unsynced)
+                if (failed.count(d)) {
+                    p.line.status = Status::temporary(451, "4.3.0", failed[d]);
+                    break;
+                }
+            log_result(p.line, p.arrival, now);
+            report(p.line);
+        }
+        group.clear();
+        started = steady::now();
+    };
+    for (size_t k = 0; k < jobs.size(); ++k) {
+        for (auto& p : collect_job(o, spool, jobs[k])) group.push_back(std::move(p));
+        if (k + 1 == jobs.size() || steady::now() - started >= std::chrono::seconds(1)) finish_group();
+    }
 }
 
 }  // namespace mta::local_delivery

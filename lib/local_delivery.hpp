@@ -24,6 +24,7 @@
 #include "spool.hpp"
 
 #include <ctime>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -56,11 +57,14 @@ Address parse_recipient(std::string_view text);
 // left null. Error 451 4.3.0 (EX_NOINPUT) when it cannot be opened.
 Message spooled(const Spool& spool, const QueueId& id);
 
-// One job of mta-deliver --batch: the message from the spool to its
-// recipients, one result per recipient in the job's order. Never throws: a
-// message that cannot be read fails each recipient with its status, a
-// malformed recipient fails alone.
-std::vector<ResultLine> deliver_job(const Options& o, const Spool& spool, const BatchJob& job);
+// mta-deliver --batch: each job's message from the spool to its
+// recipients; report() gets one result per recipient, in order. A message
+// that cannot be read fails each of its recipients with its status, a
+// malformed recipient fails alone. Maildir deliveries are grouped: new/ is
+// synced once for the messages of a group (about a second of work) before
+// their results are logged and reported.
+void deliver_batch(const Options& o, const Spool& spool, const std::vector<BatchJob>& jobs,
+                   const std::function<void(const ResultLine&)>& report);
 
 // True when the header section has a Delivered-To: field equal to address
 // (without regard to case).

@@ -78,7 +78,7 @@ std::string size_suffix(std::string_view data) {
 }
 
 std::string deliver(const std::string& dir_in, std::string_view prefix, std::string_view message,
-                    const std::string& hostname) {
+                    const std::string& hostname, bool sync_new) {
     std::string dir = dir_in;
     while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
     if (dir.empty() || dir[0] != '/') refuse("Maildir path must be absolute: " + dir_in);
@@ -137,8 +137,14 @@ std::string deliver(const std::string& dir_in, std::string_view prefix, std::str
         ::unlinkat(tmp.get(), name.c_str(), 0);
     } catch (const Error&) {
     }
-    durable::sync(nw.get(), dir + "/new");
+    if (sync_new) durable::sync(nw.get(), dir + "/new");
     return new_path;
+}
+
+void sync_new(const std::string& dir) {
+    std::string d = dir;
+    while (d.size() > 1 && d.back() == '/') d.pop_back();
+    durable::sync_directory(d + "/new");
 }
 
 }  // namespace mta::maildir

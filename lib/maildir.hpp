@@ -6,7 +6,8 @@
 // fsynced and closed (both checked), linked to
 //   new/<sec>.M<usec>P<pid>Q<n>.<host>,S=<size>,W=<vsize>
 // (size exact in bytes, vsize the size with CRLF line endings), unlinked
-// from tmp/, and new/ is fsynced: only then is the message delivered.
+// from tmp/, and new/ is fsynced: only then is the message delivered
+// (a batch may sync new/ once for several messages).
 // Every step goes through durable:: fault points.
 //
 // Safety: the Maildir, tmp/ and new/ are opened with O_NOFOLLOW|O_DIRECTORY
@@ -37,8 +38,12 @@ std::string size_suffix(std::string_view data);
 
 // Delivers prefix+message to the Maildir dir; returns the file's path in
 // new/. Throws Error: temporary for every failure (disk full, a symbolic
-// link or a foreign owner in the way).
+// link or a foreign owner in the way). With sync_new false the caller
+// syncs new/ (sync_new()) before the delivery counts, once for several.
 std::string deliver(const std::string& dir, std::string_view prefix, std::string_view message,
-                    const std::string& hostname);
+                    const std::string& hostname, bool sync_new = true);
+
+// fsync of dir/new. Throws Error (temporary).
+void sync_new(const std::string& dir);
 
 }  // namespace mta::maildir

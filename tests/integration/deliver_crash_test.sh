@@ -96,3 +96,60 @@ check "mbox: a crash or failure at each of $box_steps steps leaves the old size 
 	sh -c "test '$box_steps' -ge 2 && test -z '$bad'"
 [ -n "$bad" ] && echo "# $bad"
 check "mbox: no dot-lock is left behind by a failure" test ! -e "$M/box.lock"
+
+# --batch: Maildir deliveries of a batch share one fsync of new/, taken by
+# mta-deliver itself after the deliveries and before it reports them. A
+# crash or failure at any step of a two-message batch: never a partial
+# message, and "ok" only for a message that is complete in new/; a failed
+# sync of new/ turns both results temporary.
+"$bin/mta-queue" init
+for s in one two; do
+	printf 'Subject: batch %s\n\nbody %s\n' "$s" "$s" | "$bin/sendmail" -f a@example.org md@example.test
+done
+ids=$(ls "$MTA_ROOT/spool/env" | sort)
+jobs=$(for id in $ids; do printf '%s\ta@example.org\tmd@example.test\n' "$id"; done)
+batch() { printf '%s\n' "$jobs" | env "$@" "$bin/mta-deliver" --log "file:$T/mail.log" --batch 2> /dev/null; }
+batch_state() {  # per queue id: "<id>:none|complete|broken"
+	/usr/bin/python3 - "$M/md/Maildir" "$MTA_ROOT/spool/msg" $ids <<'PY'
+import os, sys
+md, msgs, ids = sys.argv[1], sys.argv[2], sys.argv[3:]
+new = os.listdir(md + "/new") if os.path.isdir(md + "/new") else []
+files = [open(md + "/new/" + n, "rb").read() for n in new]
+for i in ids:
+    body = open(msgs + "/" + i, "rb").read()
+    want = b"Return-Path: <a@example.org>\nDelivered-To: md@example.test\n" + body
+    got = [f for f in files if body.split(b"\n")[-2] in f]
+    print("%s:%s" % (i, "none" if not got else "complete" if got == [want] else "broken"))
+PY
+}
+rm -rf "$M/md" "$T/fault/trace"
+batch MTA_FAULT_TRACE="$T/fault/trace" > /dev/null
+batch_steps=$(awk '{ print $1 }' "$T/fault/trace" | sort -n | tail -1)
+sync_step=$(awk '$2 == "fsync-dir" && $3 ~ /Maildir\/new$/ { print $1 }' "$T/fault/trace")
+check "--batch: one fsync of new/ for the two messages, after both are linked" sh -c \
+	"test \$(printf '%s\n' '$sync_step' | wc -w) = 1 && test \$(grep -c ' link ' '$T/fault/trace') = 2"
+bad=""
+n=1
+while [ "$n" -le "$batch_steps" ]; do
+	for mode in CRASH FAIL; do
+		rm -rf "$M/md"
+		out=$(batch "MTA_${mode}_AT=$n" 2> /dev/null)
+		for st in $(batch_state); do
+			id=${st%%:*} state=${st#*:}
+			result=$(printf '%s\n' "$out" | awk -F '\t' -v id="$id" '$2 == id { print $4 }')
+			case "$result:$state" in
+			ok:complete | temporary:none | temporary:complete | :none | :complete) ;;
+			*) bad="$bad $mode-$n-$id:$result:$state" ;;
+			esac
+		done
+	done
+	n=$((n + 1))
+done
+check "--batch: a crash or failure at each of $batch_steps steps: nothing partial, ok only when complete" \
+	sh -c "test '$batch_steps' -ge 8 && test -z '$bad'"
+[ -n "$bad" ] && echo "# $bad"
+rm -rf "$M/md"
+out=$(batch "MTA_FAIL_AT=$sync_step")
+check "--batch: new/ cannot be synced: both messages in new/, both reported temporary" sh -c \
+	"test \"\$(printf '%s\n' '$out' | awk -F '\t' '{ print \$4 }' | sort | uniq -c | tr -s ' ')\" = ' 2 temporary' &&
+	test \"\$(printf '%s\n' '$(batch_state)' | cut -d: -f2 | sort -u)\" = complete"

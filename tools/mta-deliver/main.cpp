@@ -80,19 +80,19 @@ int main(int argc, char** argv) {
         o.resolver.hostname = common.hostname;
         o.spool = common.spool;
 
-        // Each message's results are printed as soon as it is done, so that
-        // a batch cut short still reports what it delivered.
+        // Results are printed as soon as they count, so that a batch cut
+        // short still reports what it delivered.
         std::vector<ResultLine> results;
-        auto report = [&](const std::vector<ResultLine>& rs) {
-            for (auto& r : rs) std::cout << (json ? r.json() : r.str()) << "\n";
+        auto report = [&](const ResultLine& r) {
+            std::cout << (json ? r.json() : r.str()) << "\n";
             std::cout.flush();
-            results.insert(results.end(), rs.begin(), rs.end());
+            results.push_back(r);
         };
         if (batch) {
             if (!rcpts.empty() || !id.empty() || from->count())
                 throw Error::usage("--batch takes its jobs from stdin, not from the command line");
             Spool spool(common.spool);
-            for (auto& job : read_batch_jobs(std::cin, "mta-deliver")) report(local_delivery::deliver_job(o, spool, job));
+            local_delivery::deliver_batch(o, spool, read_batch_jobs(std::cin, "mta-deliver"), report);
         } else {
             if (!from->count()) throw Error::usage("no sender: give -f SENDER (-f '' for the null sender)");
             if (rcpts.empty()) throw Error::usage("no recipients");
@@ -116,7 +116,7 @@ int main(int argc, char** argv) {
                 m.arrival = mta::clock::now();
             }
             m.sender = from_address;
-            report(local_delivery::deliver(o, m, recipients));
+            for (auto& r : local_delivery::deliver(o, m, recipients)) report(r);
         }
         if (!std::cout) return ex::ioerr;
         return local_delivery::exit_status(results);
