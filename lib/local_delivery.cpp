@@ -396,7 +396,6 @@ std::vector<Pending> collect(const Options& o, const Message& m, const std::vect
     return out;
 }
 
-
 // One --batch job, never throwing: a message that cannot be read fails each
 // recipient with its status, a malformed recipient fails alone.
 std::vector<Pending> collect_job(const Options& o, const Spool& spool, const BatchJob& job) {
@@ -414,9 +413,7 @@ std::vector<Pending> collect_job(const Options& o, const Spool& spool, const Bat
         m = spooled(spool, *id);
         m.sender = parse_sender(job.sender);
     } catch (const Error& e) {
-        for (auto& r : job.recipients)
-            out.push_back(failed(r.size() >= 2 && r.front() == '<' && r.back() == '>' ? r.substr(1, r.size() - 2) : r,
-                                 e.status(), 0));
+        for (auto& r : job.recipients) out.push_back(failed(r, e.status(), 0));
         return out;
     }
     std::vector<Address> good;
