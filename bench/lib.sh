@@ -14,3 +14,65 @@ wait_port() {
 }
 # Seconds since the epoch, with nanoseconds.
 now() { date +%s.%N; }
+
+# postfix_start DIR PORT [LINE]...: a Postfix instance for comparison, its
+# configuration, queue and log under DIR, smtpd on 127.0.0.1:PORT, no limits
+# on clients, no DNS for them. The main.cf lines every benchmark shares, then
+# each LINE (transports, relay host, virtual maps). master.cf has the usual
+# services (those a benchmark does not route to stay idle). Needs root:
+# fails without it. Sets pf_started=1 once it listens; stop it with
+# `postfix -c DIR/conf stop`.
+postfix_start() {
+	pf_dir=$1 pf_port=$2
+	shift 2
+	[ "$(id -u)" -eq 0 ] && command -v postfix > /dev/null && id postfix > /dev/null 2>&1 || return 1
+	mkdir -p "$pf_dir/conf" "$pf_dir/q" "$pf_dir/data"
+	chown postfix "$pf_dir/data"
+	{
+		cat <<PFEOF
+compatibility_level = 3.6
+queue_directory = $pf_dir/q
+data_directory = $pf_dir/data
+mail_owner = postfix
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = bench.test
+mydestination =
+mynetworks = 127.0.0.0/8
+local_recipient_maps =
+alias_maps =
+alias_database =
+smtpd_client_connection_count_limit = 0
+smtpd_client_connection_rate_limit = 0
+smtpd_peername_lookup = no
+maillog_file_prefixes = /tmp, $pf_dir
+maillog_file = $pf_dir/maillog
+PFEOF
+		for line in "$@"; do printf '%s\n' "$line"; done
+	} > "$pf_dir/conf/main.cf"
+	cat > "$pf_dir/conf/master.cf" <<PFEOF
+127.0.0.1:$pf_port inet n - n - - smtpd
+pickup    unix  n - n 60 1 pickup
+cleanup   unix  n - n - 0 cleanup
+qmgr      unix  n - n 300 1 qmgr
+rewrite   unix  - - n - - trivial-rewrite
+bounce    unix  - - n - 0 bounce
+defer     unix  - - n - 0 bounce
+trace     unix  - - n - 0 bounce
+verify    unix  - - n - 1 verify
+flush     unix  n - n 1000? 0 flush
+proxymap  unix  - - n - - proxymap
+smtp      unix  - - n - - smtp
+relay     unix  - - n - - smtp
+showq     unix  n - n - - showq
+error     unix  - - n - - error
+retry     unix  - - n - - error
+discard   unix  - - n - - discard
+virtual   unix  - n n - - virtual
+anvil     unix  - - n - 1 anvil
+scache    unix  - - n - 1 scache
+postlog   unix-dgram n - n - 1 postlogd
+PFEOF
+	postfix -c "$pf_dir/conf" start > /dev/null 2>&1 && wait_port "$pf_port" || return 1
+	pf_started=1
+}

@@ -69,6 +69,9 @@ void set_fail_at(long n, int err) { faults().fail_at = n; faults().fail_errno = 
 long steps_taken() { return faults().taken; }
 void reset_steps() { faults().taken = 0; }
 void continue_steps(long taken) { faults().taken = std::max(faults().taken, taken); }
+void child_killed() {
+    if (faults().crash_at > 0) continue_steps(faults().crash_at);
+}
 
 Fd& Fd::operator=(Fd&& o) noexcept {
     if (this != &o) {

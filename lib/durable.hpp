@@ -113,5 +113,9 @@ void reset_steps();
 // A process that had a child take steps for it continues the count from
 // the child's, so that every step of the whole delivery has its own number.
 void continue_steps(long taken);
+// A child that was killed cannot say how far it got: when that was the
+// injected crash, the count moves past it, so that no later step of this
+// process (or of its next child) is killed at the same number.
+void child_killed();
 
 }  // namespace mta::durable

@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
@@ -104,6 +105,7 @@ Status run_as(const Owner& o, const std::function<Status()>& fn) {
     int st;
     while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
     }
+    if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) durable::child_killed();
     if (!line.empty() && line.back() == '\n') line.pop_back();
     size_t tab = line.find('\t');
     if (tab == std::string::npos) return decode(line);
@@ -111,10 +113,16 @@ Status run_as(const Owner& o, const std::function<Status()>& fn) {
     return decode(line.substr(tab + 1));
 }
 
+// A Maildir whose new/ is still to be synced, and whose rights to do it with.
+struct Unsynced {
+    Owner owner;
+    std::string maildir;
+};
+
 struct Attempt {
     Status status;
     std::string relay = "local";
-    std::string unsynced = {};  // a Maildir whose new/ the caller still has to sync
+    std::optional<Unsynced> unsynced = {};  // left to the caller (defer_sync)
 };
 
 std::string prefix_for(const Message& m, const std::string& rcpt) {
@@ -193,7 +201,7 @@ Attempt one(const Options& o, const Message& m, const Address& rcpt, const Deliv
             maildir::deliver(d.destination, prefix_for(m, rstr), m.data, o.resolver.hostname, !defer_sync);
             return Status::ok("delivered to maildir " + d.destination);
         })};
-        if (defer_sync && a.status.is_ok()) a.unsynced = d.destination;
+        if (defer_sync && a.status.is_ok()) a.unsynced = Unsynced{d.owner, d.destination};
         return a;
     }
     case Kind::mbox:
@@ -283,18 +291,12 @@ Address parse_recipient(std::string_view text) {
 }
 
 Message spooled(const Spool& spool, const QueueId& id) {
-    int fd = ::open(spool.path("msg", id).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) throw Error(Status::temporary(451, "4.3.0", "cannot open queued message " + id.str()), ex::noinput);
-    durable::Fd f(fd);
     Message m;
-    char buf[65536];
-    ssize_t n;
-    while ((n = ::read(fd, buf, sizeof buf)) != 0) {
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            throw Error::system("read queued message " + id.str(), errno);
-        }
-        m.data.append(buf, size_t(n));
+    try {
+        m.data = spool.content(id);
+    } catch (const Error& e) {
+        throw Error(Status::temporary(451, "4.3.0", "cannot read queued message " + id.str() + ": " + e.status().text),
+                    ex::noinput);
     }
     m.queue_id = id.str();
     if (auto env = spool.load(id)) m.arrival = env->arrival;
@@ -308,7 +310,7 @@ namespace {
 struct Pending {
     ResultLine line;
     std::time_t arrival = 0;
-    std::vector<std::string> unsynced;
+    std::vector<Unsynced> unsynced;
 };
 
 std::vector<Pending> collect(const Options& o, const Message& m, const std::vector<Address>& recipients,
@@ -389,7 +391,7 @@ std::vector<Pending> collect(const Options& o, const Message& m, const std::vect
             r.status.text = texts;
             r.host = same_relay ? attempts[i][0].relay : "local";
             for (auto& a : attempts[i])
-                if (!a.unsynced.empty()) p.unsynced.push_back(a.unsynced);
+                if (a.unsynced) p.unsynced.push_back(*a.unsynced);
         }
         out.push_back(std::move(p));
     }
@@ -426,7 +428,13 @@ std::vector<Pending> collect_job(const Options& o, const Spool& spool, const Bat
             bad.emplace_back(failed(r, e.status(), m.arrival));
         }
     }
-    std::vector<Pending> done = collect(o, m, good, true);
+    std::vector<Pending> done;
+    try {
+        done = collect(o, m, good, true);
+    } catch (const std::exception& e) {
+        // Nothing reported is lost: these recipients are tried again.
+        for (auto& r : good) done.push_back(failed(r.str(), Status::temporary(451, "4.3.0", e.what()), m.arrival));
+    }
     size_t k = 0;
     for (auto& b : bad) out.push_back(b ? std::move(*b) : std::move(done[k++]));
     return out;
@@ -450,23 +458,27 @@ void deliver_batch(const Options& o, const Spool& spool, const std::vector<Batch
     std::vector<Pending> group;
     auto started = steady::now();
     auto finish_group = [&] {
-        std::map<std::string, std::string> failed;  // Maildir → why its new/ could not be synced
-        std::set<std::string> dirs;
-        for (auto& p : group) dirs.insert(p.unsynced.begin(), p.unsynced.end());
-        for (auto& d : dirs) {
-            try {
-                maildir::sync_new(d);
-            } catch (const Error& e) {
-                failed[d] = e.status().text;
+        // Each Maildir's new/ once, with its owner's rights, as the
+        // deliveries into it were made.
+        std::map<std::pair<uid_t, std::string>, Status> synced;
+        for (auto& p : group)
+            for (auto& u : p.unsynced) {
+                auto key = std::make_pair(u.owner.uid, u.maildir);
+                if (!synced.count(key))
+                    synced[key] = run_as(u.owner, [&] {
+                        maildir::sync_new(u.maildir);
+                        return Status::ok("synced");
+                    });
             }
-        }
         std::time_t now = clock::now();
         for (auto& p : group) {
-            for (auto& d : p.unsynced)
-                if (failed.count(d)) {
-                    p.line.status = Status::temporary(451, "4.3.0", failed[d]);
+            for (auto& u : p.unsynced) {
+                const Status& st = synced[std::make_pair(u.owner.uid, u.maildir)];
+                if (!st.is_ok()) {
+                    p.line.status = st;
                     break;
                 }
+            }
             log_result(p.line, p.arrival, now);
             report(p.line);
         }

@@ -16,12 +16,12 @@ namespace {
 
 [[noreturn]] void refuse(const std::string& why) { throw Error(Status::temporary(451, "4.2.0", why)); }
 
-// Opens (creating when missing, mode 0700) the directory `name` under dfd
-// (or the absolute path when dfd is AT_FDCWD), refusing symbolic links and
-// directories of another owner.
-durable::Fd open_dir(int dfd, const std::string& name, const std::string& shown) {
+// Opens (creating when missing, mode 0700, unless `create` is false) the
+// directory `name` under dfd (or the absolute path when dfd is AT_FDCWD),
+// refusing symbolic links and directories of another owner.
+durable::Fd open_dir(int dfd, const std::string& name, const std::string& shown, bool create = true) {
     int fd = ::openat(dfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT) {
+    if (fd < 0 && errno == ENOENT && create) {
         durable::fault_point("mkdir", shown);
         if (::mkdirat(dfd, name.c_str(), 0700) != 0 && errno != EEXIST) throw Error::system("mkdir " + shown, errno);
         fd = ::openat(dfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -35,6 +35,11 @@ durable::Fd open_dir(int dfd, const std::string& name, const std::string& shown)
     if (::fstat(fd, &st) != 0) throw Error::system("stat " + shown, errno);
     if (st.st_uid != ::geteuid()) refuse(shown + " belongs to uid " + std::to_string(st.st_uid));
     return d;
+}
+
+std::string without_trailing_slashes(std::string dir) {
+    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+    return dir;
 }
 
 // Creates the parents of a Maildir that does not exist yet (mode 0700).
@@ -79,8 +84,7 @@ std::string size_suffix(std::string_view data) {
 
 std::string deliver(const std::string& dir_in, std::string_view prefix, std::string_view message,
                     const std::string& hostname, bool sync_new) {
-    std::string dir = dir_in;
-    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+    std::string dir = without_trailing_slashes(dir_in);
     if (dir.empty() || dir[0] != '/') refuse("Maildir path must be absolute: " + dir_in);
     struct stat st;
     if (::lstat(dir.c_str(), &st) != 0 && errno == ENOENT) make_parents(dir);
@@ -141,10 +145,11 @@ std::string deliver(const std::string& dir_in, std::string_view prefix, std::str
     return new_path;
 }
 
-void sync_new(const std::string& dir) {
-    std::string d = dir;
-    while (d.size() > 1 && d.back() == '/') d.pop_back();
-    durable::sync_directory(d + "/new");
+void sync_new(const std::string& dir_in) {
+    std::string dir = without_trailing_slashes(dir_in);
+    durable::Fd md = open_dir(AT_FDCWD, dir, dir, false);
+    durable::Fd nw = open_dir(md.get(), "new", dir + "/new", false);
+    durable::sync(nw.get(), dir + "/new");
 }
 
 }  // namespace mta::maildir

@@ -43,7 +43,8 @@ std::string size_suffix(std::string_view data);
 std::string deliver(const std::string& dir, std::string_view prefix, std::string_view message,
                     const std::string& hostname, bool sync_new = true);
 
-// fsync of dir/new. Throws Error (temporary).
+// fsync of dir/new, opened as deliver() opens it (no symbolic links, the
+// effective uid's own). Throws Error (temporary).
 void sync_new(const std::string& dir);
 
 }  // namespace mta::maildir

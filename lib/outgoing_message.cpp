@@ -79,18 +79,7 @@ OutgoingMessage load_message(const Spool& spool, std::string_view id, std::strin
     if (!qid) throw Error::usage("not a queue id: " + std::string(id));
     auto env = spool.load(*qid);
     if (!env) throw Error::temp("message " + std::string(id) + " is not in the queue");
-    std::string path = spool.path("msg", *qid);
-    int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) throw Error::system("open " + path, errno);
-    std::string content;
-    try {
-        content = read_message(fd, path);
-    } catch (...) {
-        ::close(fd);
-        throw;
-    }
-    ::close(fd);
-    OutgoingMessage m = make_message(std::move(content), sender, rcpts);
+    OutgoingMessage m = make_message(spool.content(*qid), sender, rcpts);
     m.queue_id = qid->str();
     m.eight_bit = m.eight_bit || env->body == "8BITMIME";
     m.smtputf8 = m.smtputf8 || env->smtputf8;

@@ -546,7 +546,8 @@ void QueueRunner::run_job(const StageJob& job, std::vector<std::unique_ptr<Work>
     program = job.local ? cfg_.deliver_program : cfg_.send_program;
     run.argv = {program};
     if (!job.local) run.argv.insert(run.argv.end(), {"--route", job.route->str()});
-    run.timeout = job.local ? cfg_.deliver_timeout : cfg_.send_timeout;
+    // A local batch has the time its messages would have had one by one.
+    run.timeout = job.local ? cfg_.deliver_timeout * int(job.parts.size()) : cfg_.send_timeout;
     auto job_of = [&](const std::pair<size_t, std::vector<size_t>>& part) {
         const Envelope& env = works[part.first]->env;
         BatchJob b{env.id->str(), env.sender.str(), {}};

@@ -35,7 +35,7 @@ struct QueueConfig {
     std::string deliver_program;  // mta-deliver
     int route_timeout = 300;      // seconds for one mta-route run
     int send_timeout = 3600;      // seconds for one mta-send run
-    int deliver_timeout = 1800;   // seconds for one mta-deliver run
+    int deliver_timeout = 1800;   // seconds for one mta-deliver run, per message in a batch
     int concurrency = 10;         // stage programs running at once
     int destination_concurrency = 4;  // of those, to one destination
     int batch_limit = 50;         // messages per --batch run of mta-send or mta-deliver

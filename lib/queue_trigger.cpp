@@ -13,12 +13,12 @@ namespace mta::queue_trigger {
 
 std::string path(const std::string& spool_root) { return spool_root + "/trigger"; }
 
-void create(const std::string& spool_root) {
+bool create(const std::string& spool_root) {
     std::string p = path(spool_root);
-    if (::mkfifo(p.c_str(), 0600) == 0) return;
+    if (::mkfifo(p.c_str(), 0600) == 0) return true;
     int err = errno;
     struct stat st;
-    if (err == EEXIST && ::lstat(p.c_str(), &st) == 0 && S_ISFIFO(st.st_mode)) return;
+    if (err == EEXIST && ::lstat(p.c_str(), &st) == 0 && S_ISFIFO(st.st_mode)) return false;
     throw Error::system("mkfifo " + p, err);
 }
 

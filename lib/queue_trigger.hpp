@@ -19,8 +19,9 @@ namespace mta::queue_trigger {
 // The FIFO's path in a spool.
 std::string path(const std::string& spool_root);
 
-// Creates the FIFO (mode 0600) if missing. Throws Error on failure.
-void create(const std::string& spool_root);
+// Creates the FIFO (mode 0600) if missing: true when it made it. Throws
+// Error when something else is in its place or mkfifo fails.
+bool create(const std::string& spool_root);
 
 // Tells a waiting runner that a message was queued. Never blocks, never
 // throws.

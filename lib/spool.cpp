@@ -68,12 +68,16 @@ std::string Spool::path(std::string_view dir, const QueueId& id) const {
 }
 
 void Spool::create() const {
-    auto mk = [](const std::string& p) {
-        if (::mkdir(p.c_str(), 0700) != 0 && errno != EEXIST) throw Error::system("mkdir " + p, errno);
+    auto give = [&](const std::string& p) {
+        if (owner_ && ::lchown(p.c_str(), owner_->uid, owner_->gid) != 0) throw Error::system("chown " + p, errno);
+    };
+    auto mk = [&](const std::string& p) {
+        if (::mkdir(p.c_str(), 0700) == 0) give(p);
+        else if (errno != EEXIST) throw Error::system("mkdir " + p, errno);
     };
     mk(root_);
     for (auto d : dirs) mk(root_ + "/" + d);
-    queue_trigger::create(root_);
+    if (queue_trigger::create(root_)) give(queue_trigger::path(root_));
 }
 
 void Spool::check() const {
@@ -212,6 +216,14 @@ std::optional<Envelope> Spool::load(const QueueId& id) const {
         return e;
     }
     return std::nullopt;
+}
+
+std::string Spool::content(const QueueId& id) const {
+    std::string p = path("msg", id);
+    int fd = ::open(p.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) throw Error::system("open " + p, errno);
+    durable::Fd owned(fd);
+    return read_file(fd, p);
 }
 
 bool Spool::is_held(const QueueId& id) const { return exists(path("hold", id)); }

@@ -31,7 +31,8 @@ public:
     const std::string& root() const { return root_; }
 
     // Creates root, msg/, env/, hold/ (mode 0700) and the trigger FIFO
-    // (lib/queue_trigger) if missing.
+    // (lib/queue_trigger) if missing; run as root on a spool that belongs
+    // to the mail user, gives what it creates to that user.
     void create() const;
     // Throws Error (config) when the spool directories are missing.
     void check() const;
@@ -85,6 +86,9 @@ public:
 
     // The envelope (from env/ or hold/); nullopt when the message is gone.
     std::optional<Envelope> load(const QueueId& id) const;
+    // The content (msg/<id>), read without a claim, for a stage the runner
+    // gave the id. Error (4.3.0) when it cannot be read.
+    std::string content(const QueueId& id) const;
     // Replaces the envelope atomically; its mtime becomes next_attempt.
     void update(const Envelope& e) const;
     // update() for several envelopes with one wait for the disk: the new

@@ -125,9 +125,11 @@ PY
 rm -rf "$M/md" "$T/fault/trace"
 batch MTA_FAULT_TRACE="$T/fault/trace" > /dev/null
 batch_steps=$(awk '{ print $1 }' "$T/fault/trace" | sort -n | tail -1)
-sync_step=$(awk '$2 == "fsync-dir" && $3 ~ /Maildir\/new$/ { print $1 }' "$T/fault/trace")
+sync_step=$(awk '$2 ~ /^fsync/ && $3 ~ /Maildir\/new$/ { print $1 }' "$T/fault/trace")
+last_link=$(awk '$2 == "link" { n = $1 } END { print n }' "$T/fault/trace")
 check "--batch: one fsync of new/ for the two messages, after both are linked" sh -c \
-	"test \$(printf '%s\n' '$sync_step' | wc -w) = 1 && test \$(grep -c ' link ' '$T/fault/trace') = 2"
+	"test \$(printf '%s\n' '$sync_step' | wc -w) = 1 && test \$(grep -c ' link ' '$T/fault/trace') = 2 &&
+	test '$sync_step' -gt '$last_link'"
 bad=""
 n=1
 while [ "$n" -le "$batch_steps" ]; do
@@ -148,6 +150,10 @@ done
 check "--batch: a crash or failure at each of $batch_steps steps: nothing partial, ok only when complete" \
 	sh -c "test '$batch_steps' -ge 8 && test -z '$bad'"
 [ -n "$bad" ] && echo "# $bad"
+rm -rf "$M/md"
+out=$(batch "MTA_CRASH_AT=$sync_step" 2> /dev/null)
+check "--batch: the process syncing new/ killed: both reported temporary, never ok" sh -c \
+	"test \"\$(printf '%s\n' '$out' | awk -F '\t' '{ print \$4 }' | sort | uniq -c | tr -s ' ')\" = ' 2 temporary'"
 rm -rf "$M/md"
 out=$(batch "MTA_FAIL_AT=$sync_step")
 check "--batch: new/ cannot be synced: both messages in new/, both reported temporary" sh -c \

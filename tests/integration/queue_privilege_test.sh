@@ -62,3 +62,10 @@ check "privilege: the pass lock root created belongs to the spool's owner" test 
 # The owner's own run after root's (its cron, say) opens the same lock and spool.
 setpriv --reuid="$nuid" --regid="$ngid" --clear-groups env MTA_NOW=$(($(date +%s) + 7200)) "$bin/mta-queue" run > "$T/run2.out" 2>&1
 check "privilege: a later run as the spool's owner works" test $? -eq 0
+# An older spool without the trigger FIFO: root's init adds one the owner's
+# programs can use.
+rm -f "$MTA_ROOT/spool/trigger"
+rmdir "$MTA_ROOT/spool/hold" 2> /dev/null || true
+"$bin/mta-queue" init
+check "privilege: init as root gives the FIFO and directories it adds to the spool's owner" sh -c \
+	"test -p '$MTA_ROOT/spool/trigger' && test \"\$(stat -c %U '$MTA_ROOT/spool/trigger' '$MTA_ROOT/spool/hold' | sort -u)\" = nobody"

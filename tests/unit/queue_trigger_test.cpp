@@ -45,7 +45,7 @@ TEST_CASE("queue trigger: a listener wakes when pulled and waits its time otherw
     queue_trigger::Listener l(d);
     REQUIRE(l.listening());
     // Pulls while nobody waits (during a pass) are kept, and count as one.
-    for (int i = 0; i < 10000; ++i) queue_trigger::pull(d);  // more than the FIFO holds: never blocks
+    for (int i = 0; i < 70000; ++i) queue_trigger::pull(d);  // more than a pipe's 64 KiB: never blocks
     auto t0 = std::chrono::steady_clock::now();
     CHECK(l.wait(30));
     CHECK(seconds_since(t0) < 5);

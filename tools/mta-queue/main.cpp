@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
     app.add_option("--deliver-program", q.deliver_program, "the local delivery stage (default: mta-deliver)");
     app.add_option("--route-timeout", q.route_timeout, "seconds one mta-route run may take")->capture_default_str();
     app.add_option("--send-timeout", q.send_timeout, "seconds one mta-send run may take")->capture_default_str();
-    app.add_option("--deliver-timeout", q.deliver_timeout, "seconds one mta-deliver run may take")
+    app.add_option("--deliver-timeout", q.deliver_timeout, "seconds one mta-deliver run may take, per message")
         ->capture_default_str();
     app.add_option("--concurrency", q.concurrency, "stage programs running at once")
         ->capture_default_str()
@@ -156,7 +156,12 @@ int main(int argc, char** argv) {
             }
             QueueRunner runner(spool, q);
             std::optional<queue_trigger::Listener> trigger;
-            if (loop) trigger.emplace(spool.root());
+            if (loop) {
+                trigger.emplace(spool.root());
+                if (!trigger->listening())
+                    log::warning("cannot read {} (mta-queue init makes it): a pass every {} seconds only",
+                                 queue_trigger::path(spool.root()), loop);
+            }
             while (true) {
                 PassResult r = runner.run();
                 if (r.locked_out) log::info("another queue run is active; this one stops");
