@@ -15,6 +15,17 @@ mkdir -p "$M"
 printf 'md@example.test  %s/md/Maildir/  %s\nbox@example.test  %s/box  %s\n' "$M" "$owner" "$M" "$owner" > "$MTA_ROOT/etc/virtual"
 msg='Subject: crash test\n\nline one\nline two\n'
 deliver() { printf "$msg" | "$bin/mta-deliver" --log "file:$T/mail.log" -f a@example.org "$@"; }
+# allowed RESULT STATE: what a delivery may report about what it left
+# behind: ok only when the message is complete; temporary, or nothing at all
+# (killed), when it is complete or absent.
+allowed() {
+	case "$1:$2" in
+	ok:complete | temporary:none | temporary:complete | :none | :complete) return 0 ;;
+	esac
+	return 1
+}
+# outcomes OUT: the result lines' outcomes counted, e.g. " 2 temporary".
+outcomes() { printf '%s\n' "$1" | awk -F '\t' '{ print $4 }' | sort | uniq -c | tr -s ' '; }
 
 # How many durable steps does one delivery take? (Written by the delivery
 # process, which runs as the mailbox owner under root.)
@@ -57,10 +68,7 @@ while [ "$n" -le "$md_steps" ]; do
 		case "$state" in none | complete) ;; *) bad="$bad md-$mode-$n:$state" ;; esac
 		# Reported: ok only when complete; otherwise temporary or no line at all (killed).
 		result=$(printf '%s\n' "$out" | awk -F '\t' '{ print $4 }')
-		case "$result:$state" in
-		ok:complete | temporary:none | temporary:complete | :none | :complete) ;;
-		*) bad="$bad md-$mode-$n:$result:$state:rc$rc" ;;
-		esac
+		allowed "$result" "$state" || bad="$bad md-$mode-$n:$result:$state:rc$rc"
 	done
 	n=$((n + 1))
 done
@@ -139,10 +147,7 @@ while [ "$n" -le "$batch_steps" ]; do
 		for st in $(batch_state); do
 			id=${st%%:*} state=${st#*:}
 			result=$(printf '%s\n' "$out" | awk -F '\t' -v id="$id" '$2 == id { print $4 }')
-			case "$result:$state" in
-			ok:complete | temporary:none | temporary:complete | :none | :complete) ;;
-			*) bad="$bad $mode-$n-$id:$result:$state" ;;
-			esac
+			allowed "$result" "$state" || bad="$bad $mode-$n-$id:$result:$state"
 		done
 	done
 	n=$((n + 1))
@@ -152,10 +157,8 @@ check "--batch: a crash or failure at each of $batch_steps steps: nothing partia
 [ -n "$bad" ] && echo "# $bad"
 rm -rf "$M/md"
 out=$(batch "MTA_CRASH_AT=$sync_step" 2> /dev/null)
-check "--batch: the process syncing new/ killed: both reported temporary, never ok" sh -c \
-	"test \"\$(printf '%s\n' '$out' | awk -F '\t' '{ print \$4 }' | sort | uniq -c | tr -s ' ')\" = ' 2 temporary'"
+check "--batch: the process syncing new/ killed: both reported temporary, never ok" test "$(outcomes "$out")" = " 2 temporary"
 rm -rf "$M/md"
 out=$(batch "MTA_FAIL_AT=$sync_step")
 check "--batch: new/ cannot be synced: both messages in new/, both reported temporary" sh -c \
-	"test \"\$(printf '%s\n' '$out' | awk -F '\t' '{ print \$4 }' | sort | uniq -c | tr -s ' ')\" = ' 2 temporary' &&
-	test \"\$(printf '%s\n' '$(batch_state)' | cut -d: -f2 | sort -u)\" = complete"
+	"test '$(outcomes "$out")' = ' 2 temporary' && test \"\$(printf '%s\n' '$(batch_state)' | cut -d: -f2 | sort -u)\" = complete"

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <functional>
 #include <map>
 
 using namespace mta;
@@ -88,6 +89,28 @@ std::vector<std::map<std::string, std::string>> status_groups(const std::string&
     }
     if (groups.back().empty()) groups.pop_back();
     return groups;
+}
+
+// The plan for `count` copies of `proto`, and the sizes of its local runs
+// (or of its remote ones), checking that those runs hold every message
+// once, in order.
+std::vector<size_t> run_sizes(const Envelope& proto, size_t count,
+                              const std::function<const Route*(const std::string&)>& route_of, int limit, int spread,
+                              bool local, DeliveryPlan* plan = nullptr) {
+    std::vector<Envelope> envs(count, proto);
+    std::vector<const Envelope*> ptrs;
+    for (auto& e : envs) ptrs.push_back(&e);
+    DeliveryPlan p = plan_deliveries(ptrs, route_of, limit, spread);
+    std::vector<size_t> sizes;
+    size_t next = 0;
+    for (auto& j : p.jobs) {
+        if (j.local != local) continue;
+        sizes.push_back(j.parts.size());
+        for (auto& part : j.parts) CHECK(part.first == next++);
+    }
+    CHECK(next == count);
+    if (plan) *plan = std::move(p);
+    return sizes;
 }
 
 }  // namespace
@@ -317,18 +340,7 @@ TEST_CASE("grouping: one route's messages spread evenly over the destination's c
     Route a = parse_route("domain=a.test kind=mx host=mx.a.test/25/10/192.0.2.1");
     auto route_of = [&](const std::string&) -> const Route* { return &a; };
     auto plan = [&](size_t count, int limit, int spread) {
-        std::vector<Envelope> envs(count, envelope({"u@a.test"}));
-        std::vector<const Envelope*> ptrs;
-        for (auto& e : envs) ptrs.push_back(&e);
-        DeliveryPlan p = plan_deliveries(ptrs, route_of, limit, spread);
-        std::vector<size_t> sizes;
-        size_t next = 0;
-        for (auto& j : p.jobs) {
-            sizes.push_back(j.parts.size());
-            for (auto& part : j.parts) CHECK(part.first == next++);  // every message once, in order
-        }
-        CHECK(next == count);
-        return sizes;
+        return run_sizes(envelope({"u@a.test"}), count, route_of, limit, spread, false);
     };
     // 500 in runs of at most 50 over 4 connections: 12 runs, not 10 (4 + 4 + 2).
     auto s = plan(500, 50, 4);
@@ -351,22 +363,15 @@ TEST_CASE("grouping: local deliveries spread over the lanes even when they fit o
     Route a = parse_route("domain=a.test kind=mx host=mx.a.test/25/10/192.0.2.1");
     auto route_of = [&](const std::string& d) -> const Route* { return d == "a.test" ? &a : &local; };
     auto plan = [&](size_t count, int limit, int spread) {
-        std::vector<Envelope> envs(count, envelope({"u@local.test", "v@a.test", "w@local.test"}));
-        std::vector<const Envelope*> ptrs;
-        for (auto& e : envs) ptrs.push_back(&e);
-        DeliveryPlan p = plan_deliveries(ptrs, route_of, limit, spread);
-        std::vector<size_t> sizes;
-        size_t next = 0;
-        for (auto& j : p.jobs) {
-            if (!j.local) continue;
-            CHECK(j.destination == "local");
-            sizes.push_back(j.parts.size());
-            for (auto& part : j.parts) {
-                CHECK(part.first == next++);
-                CHECK(part.second == std::vector<size_t>{0, 2});  // both local recipients in one part
+        DeliveryPlan p;
+        auto sizes = run_sizes(envelope({"u@local.test", "v@a.test", "w@local.test"}), count, route_of, limit,
+                               spread, true, &p);
+        for (auto& j : p.jobs)
+            if (j.local) {
+                CHECK(j.destination == "local");
+                for (auto& part : j.parts)
+                    CHECK(part.second == std::vector<size_t>{0, 2});  // both local recipients in one part
             }
-        }
-        CHECK(next == count);
         return sizes;
     };
     CHECK(plan(1, 50, 4) == std::vector<size_t>{1});
