@@ -31,22 +31,27 @@ void pull(const std::string& spool_root) {
     ::close(fd);
 }
 
-Listener::Listener(const std::string& spool_root) {
-    std::string p = path(spool_root);
-    int fd = ::open(p.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
-    struct stat st;
+Listener::Listener(const std::string& spool_root) : path_(path(spool_root)) { open(); }
+
+void Listener::open() {
+    read_ = durable::Fd();
+    write_ = durable::Fd();
+    int fd = ::open(path_.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) return;
-    read_ = durable::Fd(fd);
-    if (::fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) {
-        read_ = durable::Fd();
-        return;
-    }
-    write_ = durable::Fd(::open(p.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW));
+    durable::Fd r(fd);
+    struct stat st;
+    if (::fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) return;
+    read_ = std::move(r);
+    write_ = durable::Fd(::open(path_.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW));
 }
 
 bool Listener::wait(int seconds) {
     using clock = std::chrono::steady_clock;
     auto end = clock::now() + std::chrono::seconds(seconds);
+    struct stat now, open_one;
+    bool same = listening() && ::stat(path_.c_str(), &now) == 0 && ::fstat(read_.get(), &open_one) == 0 &&
+                now.st_dev == open_one.st_dev && now.st_ino == open_one.st_ino;
+    if (!same) open();
     if (!listening()) {
         ::sleep(unsigned(seconds));
         return false;

@@ -34,10 +34,13 @@ public:
     bool listening() const { return read_.get() >= 0; }
     // Waits until the trigger is pulled (true) or `seconds` have passed
     // (false), then empties the FIFO. Pulls that came in meanwhile (during
-    // a pass) make it return at once.
+    // a pass) make it return at once. A FIFO made anew since (mta-queue
+    // init after it was removed) is opened first.
     bool wait(int seconds);
 
 private:
+    void open();
+    std::string path_;
     durable::Fd read_;
     durable::Fd write_;  // our own writer, so that the FIFO never reads end-of-file
 };

@@ -57,6 +57,24 @@ TEST_CASE("queue trigger: a listener wakes when pulled and waits its time otherw
     ::rmdir(d.c_str());
 }
 
+TEST_CASE("queue trigger: a listener finds a FIFO made after it started, or made anew", "[queue_trigger]") {
+    std::string d = temp_dir();
+    queue_trigger::Listener l(d);
+    CHECK_FALSE(l.listening());
+    queue_trigger::create(d);
+    CHECK_FALSE(l.wait(1));  // opens it
+    CHECK(l.listening());
+    ::unlink(queue_trigger::path(d).c_str());
+    queue_trigger::create(d);
+    CHECK_FALSE(l.wait(1));  // still held the old one: opens the new one
+    queue_trigger::pull(d);
+    auto t0 = std::chrono::steady_clock::now();
+    CHECK(l.wait(30));
+    CHECK(seconds_since(t0) < 5);
+    ::unlink(queue_trigger::path(d).c_str());
+    ::rmdir(d.c_str());
+}
+
 TEST_CASE("queue trigger: something else in the FIFO's place is never written to", "[queue_trigger]") {
     std::string d = temp_dir();
     std::string p = queue_trigger::path(d);
