@@ -1,7 +1,10 @@
 // Fuzz target: the spool's envelope parser (files an admin may have edited,
-// or a crash may have cut). A parsed envelope must serialize to a text that
-// parses back to the same envelope.
+// or a crash may have cut), and the trailer of a message's single file
+// (lib/receipt_trailer). A parsed envelope must serialize to a text that
+// parses back to the same envelope; a trailer found must give the content's
+// size, and the content with a trailer made anew must split the same way.
 #include "envelope.hpp"
+#include "receipt_trailer.hpp"
 #include "status.hpp"
 
 #include <cstdint>
@@ -15,6 +18,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::string twice = mta::serialize(mta::parse_envelope(once));
         if (once != twice) std::abort();
     } catch (const mta::Error&) {
+    }
+    auto parts = mta::receipt_trailer::split(in);
+    if (parts.envelope) {
+        if (parts.envelope->size != parts.content.size()) std::abort();
+        std::string again = std::string(parts.content) + mta::receipt_trailer::make(*parts.envelope);
+        auto back = mta::receipt_trailer::split(again);
+        if (!back.envelope || back.content != parts.content ||
+            mta::serialize(*back.envelope) != mta::serialize(*parts.envelope))
+            std::abort();
+    } else if (parts.content != in) {
+        std::abort();
     }
     return 0;
 }

@@ -150,6 +150,11 @@ void rename(const std::string& from, const std::string& to) {
     if (::rename(from.c_str(), to.c_str()) != 0) fail("rename " + from + " " + to, errno);
 }
 
+void link(const std::string& from, const std::string& to) {
+    fault_point("link", to);
+    if (::link(from.c_str(), to.c_str()) != 0) fail("link " + from + " " + to, errno);
+}
+
 void unlink(const std::string& path, bool must_exist) {
     fault_point("unlink", path);
     if (::unlink(path.c_str()) != 0 && (must_exist || errno != ENOENT)) fail("unlink " + path, errno);

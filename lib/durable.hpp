@@ -72,6 +72,8 @@ struct Owner {
 };
 void set_owner(int fd, const Owner& o, const std::string& what);
 void rename(const std::string& from, const std::string& to);
+// link(2): a second name for the same file.
+void link(const std::string& from, const std::string& to);
 // unlink(2); a missing file is not an error unless must_exist.
 void unlink(const std::string& path, bool must_exist = false);
 

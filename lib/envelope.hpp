@@ -40,7 +40,7 @@ struct Envelope {
     std::optional<QueueId> id;
     std::time_t arrival = 0;
     Address sender;             // null for "<>"
-    std::uint64_t size = 0;     // bytes of msg/<id>
+    std::uint64_t size = 0;     // bytes of content in msg/<id> (before the trailer)
     std::string body;           // "", "7BIT", "8BITMIME"
     bool smtputf8 = false;
     std::string ret;            // DSN RET: "", "FULL", "HDRS"

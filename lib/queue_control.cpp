@@ -44,24 +44,6 @@ std::vector<std::pair<QueueId, bool>> queued(const Spool& s) {
     return out;
 }
 
-std::optional<Envelope> read_envelope(const Spool& s, const QueueId& id, bool held) {
-    std::string p = s.path(held ? "hold" : "env", id);
-    int fd = ::open(p.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT) return s.load(id);  // moved meanwhile
-        throw Error::system("open " + p, errno);
-    }
-    std::string text;
-    char buf[16384];
-    ssize_t n;
-    while ((n = ::read(fd, buf, sizeof buf)) > 0) text.append(buf, size_t(n));
-    int err = errno;
-    ::close(fd);
-    if (n < 0) throw Error::system("read " + p, err);
-    Envelope e = parse_envelope(text);
-    e.id = id;
-    return e;
-}
 
 }  // namespace
 
@@ -73,7 +55,7 @@ size_t print_list(const Spool& s, bool json, std::FILE* out) {
     for (auto& [id, held] : queued(s)) {
         std::optional<Envelope> e;
         try {
-            e = read_envelope(s, id, held);
+            e = s.load(id);
         } catch (const Error& err) {
             std::fprintf(stderr, "mta-queue: %s: %s\n", id.str().c_str(), err.what());
             continue;
@@ -90,9 +72,22 @@ size_t print_list(const Spool& s, bool json, std::FILE* out) {
     return n;
 }
 
+namespace {
+
+Error not_queued(const QueueId& id) {
+    return Error(Status::permanent(550, "5.1.0", "no message " + id.str() + " in the queue"), ex::noinput);
+}
+
+}  // namespace
+
+std::string message_content(const Spool& s, const QueueId& id) {
+    if (!s.load(id)) throw not_queued(id);
+    return s.content(id);
+}
+
 std::string show_message(const Spool& s, const QueueId& id, std::time_t now, bool as_json) {
     auto e = s.load(id);
-    if (!e) throw Error(Status::permanent(550, "5.1.0", "no message " + id.str() + " in the queue"), ex::noinput);
+    if (!e) throw not_queued(id);
     bool held = s.is_held(id);
     if (as_json) {
         std::string rcpts = "[";

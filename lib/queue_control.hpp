@@ -20,6 +20,8 @@ size_t print_list(const Spool& s, bool json, std::FILE* out);
 
 // A message in full: envelope, recipients, attempts, last replies, next attempt.
 std::string show_message(const Spool& s, const QueueId& id, std::time_t now, bool json);
+// The content of a queued message, as the delivery agents read it.
+std::string message_content(const Spool& s, const QueueId& id);
 
 Control hold_message(const Spool& s, const QueueId& id);
 Control release_message(const Spool& s, const QueueId& id);

@@ -2,6 +2,7 @@
 
 #include "clock.hpp"
 #include "queue_trigger.hpp"
+#include "receipt_trailer.hpp"
 #include "status.hpp"
 
 #include <algorithm>
@@ -25,23 +26,6 @@ const char* const dirs[] = {"msg", "env", "hold"};
 bool exists(const std::string& p) {
     struct stat st;
     return ::lstat(p.c_str(), &st) == 0;
-}
-
-std::string read_file(int fd, const std::string& what) {
-    std::string out;
-    char buf[65536];
-    off_t off = 0;
-    while (true) {
-        ssize_t n = ::pread(fd, buf, sizeof buf, off);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            throw Error::system("read " + what, errno);
-        }
-        if (n == 0) break;
-        out.append(buf, size_t(n));
-        off += n;
-    }
-    return out;
 }
 
 // Names in a spool directory, dot files (temporaries) excluded.
@@ -149,20 +133,23 @@ void Spool::Incoming::commit(Envelope env) {
     const Spool& s = *spool_;
     std::string msg = s.path("msg", id_);
     try {
-        // S1 and S2 at once: the content, its name in msg/ and the envelope
-        // beside env/<ID> made durable together (their fsyncs overlap).
+        // S2: the envelope as received and the footer after the content
+        // (lib/receipt_trailer), the mtime set to the next attempt; the
+        // file and its name in msg/ made durable together.
         flush();
         env.id = id_;
         env.size = size_;
         if (env.arrival == 0) env.arrival = clock::now();
         if (env.next_attempt == 0) env.next_attempt = env.arrival;
-        durable::PreparedFile envelope(s.root_ + "/env", id_.str(), serialize(env), env.next_attempt, s.owner_);
-        durable::sync_together({{fd_.get(), msg}, envelope.target(), {-1, s.root_ + "/msg"}});
+        durable::write_all(fd_.get(), receipt_trailer::make(env), msg);
+        durable::set_mtime(fd_.get(), env.next_attempt, msg);
+        durable::sync_together({{fd_.get(), msg}, {-1, s.root_ + "/msg"}});
         struct stat st;
         if (::fstat(fd_.get(), &st) != 0 || st.st_nlink == 0)
             throw Error::temp("the queue file " + msg + " was removed while being written");
-        // S3: renamed to env/<ID> (the commit) and env/ fsynced.
-        envelope.install();
+        // S3: the same file linked as env/<ID> (the commit), env/ fsynced.
+        durable::link(msg, s.path("env", id_));
+        durable::sync_directory(s.root_ + "/env");
         fd_ = durable::Fd();  // unlocks: the message is the runners' now (written and synced: a close error is moot)
     } catch (...) {
         // Not durable, so not acknowledged: take it back (env/<ID> too, in
@@ -201,7 +188,7 @@ std::optional<Spool::Claim> Spool::claim(const QueueId& id) const {
     return Claim(id, std::move(owned));
 }
 
-std::string Spool::Claim::read_all() const { return read_file(fd_.get(), id_.str()); }
+std::string Spool::Claim::read_all() const { return receipt_trailer::read_content(fd_.get(), id_.str()); }
 
 std::optional<Envelope> Spool::load(const QueueId& id) const {
     for (auto dir : {"env", "hold"}) {
@@ -211,7 +198,7 @@ std::optional<Envelope> Spool::load(const QueueId& id) const {
             throw Error::system("open " + path(dir, id), errno);
         }
         durable::Fd owned(fd);
-        Envelope e = parse_envelope(read_file(fd, path(dir, id)));
+        Envelope e = receipt_trailer::read_envelope(fd, path(dir, id));
         if (!e.id) e.id = id;
         return e;
     }
@@ -223,7 +210,7 @@ std::string Spool::content(const QueueId& id) const {
     int fd = ::open(p.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) throw Error::system("open " + p, errno);
     durable::Fd owned(fd);
-    return read_file(fd, p);
+    return receipt_trailer::read_content(fd, p);
 }
 
 bool Spool::is_held(const QueueId& id) const { return exists(path("hold", id)); }

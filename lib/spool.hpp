@@ -1,16 +1,21 @@
 // spool: the durable queue of messages (protocol in docs/spool.md).
 //
-//   msg/<id>        content: being received (S1), then never rewritten
-//   env/.<id>.<pid>.tmp  envelope being written                 (S2)
-//   env/<id>        committed envelope: the message is queued  (S3)
+//   msg/<id>        being received (S1); then the content, followed by the
+//                   envelope as received (lib/receipt_trailer), never
+//                   rewritten
+//   env/<id>        committed: the message is queued (S3). At first a
+//                   second name of msg/<id>; each rewrite of the envelope
+//                   replaces it by the envelope alone, written as
+//                   env/.<id>.<pid>.tmp and renamed
 //   hold/<id>       envelope of a held message
 //   trigger         FIFO: pulled after each commit (lib/queue_trigger)
 //
-// The commit point is rename(env/.<id>.<pid>.tmp, env/<id>), after the
-// content, msg/ and the envelope file are fsynced (together), followed by
-// an fsync of env/; msg/<id> without an envelope is not a message. The envelope's mtime is its next attempt time, so finding due
-// messages is a directory scan with a stat per entry. A runner claims a
-// message with flock(2) on msg/<id>, a file that is never replaced.
+// The commit point is link(msg/<id>, env/<id>), after the file and msg/
+// are fsynced (together), followed by an fsync of env/; msg/<id> without
+// an envelope is not a message. The envelope's mtime is its next attempt
+// time, so finding due messages is a directory scan with a stat per
+// entry. A runner claims a message with flock(2) on msg/<id>, a file that
+// is never replaced.
 #pragma once
 
 #include "durable.hpp"
@@ -73,7 +78,7 @@ public:
         const QueueId& id() const { return id_; }
         // The content file, open for reading (shares the lock's descriptor).
         int fd() const { return fd_.get(); }
-        std::string read_all() const;
+        std::string read_all() const;  // the content, without the trailer
 
     private:
         friend class Spool;
@@ -86,7 +91,7 @@ public:
 
     // The envelope (from env/ or hold/); nullopt when the message is gone.
     std::optional<Envelope> load(const QueueId& id) const;
-    // The content (msg/<id>), read without a claim, for a stage the runner
+    // The content (msg/<id> without its trailer), read without a claim, for a stage the runner
     // gave the id. Error (4.3.0) when it cannot be read.
     std::string content(const QueueId& id) const;
     // Replaces the envelope atomically; its mtime becomes next_attempt.

@@ -118,13 +118,13 @@ ids=$(ls "$MTA_ROOT/spool/env" | sort)
 jobs=$(for id in $ids; do printf '%s\ta@example.org\tmd@example.test\n' "$id"; done)
 batch() { printf '%s\n' "$jobs" | env "$@" "$bin/mta-deliver" --log "file:$T/mail.log" --batch 2> /dev/null; }
 batch_state() {  # per queue id: "<id>:none|complete|broken"
-	/usr/bin/python3 - "$M/md/Maildir" "$MTA_ROOT/spool/msg" $ids <<'PY'
-import os, sys
-md, msgs, ids = sys.argv[1], sys.argv[2], sys.argv[3:]
+	/usr/bin/python3 - "$M/md/Maildir" "$bin/mta-queue" $ids <<'PY'
+import os, subprocess, sys
+md, queue, ids = sys.argv[1], sys.argv[2], sys.argv[3:]
 new = os.listdir(md + "/new") if os.path.isdir(md + "/new") else []
 files = [open(md + "/new/" + n, "rb").read() for n in new]
 for i in ids:
-    body = open(msgs + "/" + i, "rb").read()
+    body = subprocess.run([queue, "cat", i], stdout=subprocess.PIPE, check=True).stdout
     want = b"Return-Path: <a@example.org>\nDelivered-To: md@example.test\n" + body
     got = [f for f in files if body.split(b"\n")[-2] in f]
     print("%s:%s" % (i, "none" if not got else "complete" if got == [want] else "broken"))

@@ -82,7 +82,10 @@ while [ $n -le 20 ]; do
 		grep -q '^250 2.0.0 Ok: queued' "$T/out" && bad="$bad 250-before-crash@$n"
 		for e in "$sp"/env/*; do
 			[ -e "$e" ] || continue
-			tail -1 "$e" | grep -qx end || bad="$bad partial-env@$n"
+			# the envelope's end line, last or before the footer of a
+			# message's single file (mta-spool(5))
+			tail -2 "$e" | grep -qx end || bad="$bad partial-env@$n"
+			tail -1 "$e" | grep -qxE 'end|envelope-at [0-9]{20}' || bad="$bad partial-env@$n"
 			[ -e "$sp/msg/$(basename "$e")" ] || bad="$bad env-without-msg@$n"
 		done
 	fi

@@ -20,13 +20,16 @@ me=$(id -un)
 uid=$(id -u)
 spool=$MTA_ROOT/spool
 
-# run NAME ARGS... < input: runs sendmail -v, sets rc, id, msg, env.
+# run NAME ARGS... < input: runs sendmail -v, sets rc, id, msg (a copy of
+# the queued content), env.
 run() {
 	"$T/bin/sendmail" -v "$@" > "$T/out" 2> "$T/err"
 	rc=$?
 	id=$(sed -n 's/^sendmail: queued as //p' "$T/err")
-	msg=$spool/msg/$id
+	msg=$T/content
 	env=$spool/env/$id
+	rm -f "$msg"
+	[ -z "$id" ] || "$bin/mta-queue" cat "$id" > "$msg"
 }
 
 # same FILE EXPECTED-FILE NAME: byte-for-byte comparison.

@@ -61,13 +61,6 @@ struct Scratch {
     ~Scratch() { std::filesystem::remove_all(dir); }
 };
 
-std::string slurp(const std::string& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 LocalUser alice() {
     LocalUser u;
     u.uid = 1000;
@@ -92,7 +85,7 @@ std::string submitted(const sendmail::Options& o, std::string_view input, std::o
     auto e = spool.load(m.id);
     REQUIRE(e);
     CHECK(e->recipients.size() == m.envelope.recipients.size());
-    return slurp(spool.path("msg", m.id));
+    return spool.content(m.id);
 }
 
 // The content without the first (Received) field, which has a date and an id.

@@ -147,7 +147,7 @@ TEST_CASE("a committed message is complete, visible and due", "[spool]") {
     s.create();
     s.check();
     QueueId id = commit_one(s, 7);
-    CHECK(slurp(s.path("msg", id)) == content_for(7));
+    CHECK(s.content(id) == content_for(7));
     auto e = s.load(id);
     REQUIRE(e);
     CHECK(e->size == content_for(7).size());
@@ -222,12 +222,12 @@ TEST_CASE("recovery removes old leftovers and nothing committed", "[spool]") {
     CHECK(r.temporary_removed == 1);  // the rewrite
     CHECK(r.orphans_removed == 1);    // the dead writer; the live one holds its lock, however old
     CHECK(s.list() == std::vector<QueueId>{kept});
-    CHECK(slurp(s.path("msg", kept)) == content_for(1));
+    CHECK(s.content(kept) == content_for(1));
     // The live writer still commits a complete message.
     QueueId late = in.id();
     in.write(" and done");
     in.commit(envelope_for(2));
-    CHECK(slurp(s.path("msg", late)) == "in progress and done");
+    CHECK(s.content(late) == "in progress and done");
     CHECK(s.list().size() == 2);
 }
 
@@ -267,7 +267,7 @@ TEST_CASE("write errors are reported with the right reply and leave nothing visi
     for (auto& id : s.list()) {
         auto e = s.load(id);
         REQUIRE(e);
-        std::string c = slurp(s.path("msg", id));
+        std::string c = s.content(id);
         CHECK(c.size() == e->size);
         CHECK(c.find("END ") != std::string::npos);
     }
@@ -321,14 +321,14 @@ TEST_CASE("a crash at any step of commit loses no acknowledged message", "[spool
             acked.insert(id_text);
             auto e = s.load(*id);
             REQUIRE(e);  // acknowledged ⇒ queued
-            REQUIRE(slurp(s.path("msg", *id)) == content_for(i));
+            REQUIRE(s.content(*id) == content_for(i));
             REQUIRE(e->recipients.size() == 2);
         }
         // Everything visible is complete (acknowledged or not).
         for (auto& id : s.list()) {
             auto e = s.load(id);
             REQUIRE(e);
-            std::string c = slurp(s.path("msg", id));
+            std::string c = s.content(id);
             REQUIRE(c.size() == e->size);
             REQUIRE(c.substr(c.size() - 6).find("END") != std::string::npos);
         }
@@ -373,7 +373,7 @@ TEST_CASE("a crash at any step of an envelope update leaves the old or the new e
         s.recover(clock::now() + 3 * 24 * 3600);
         auto e = s.load(id);
         if (e) {
-            REQUIRE(slurp(s.path("msg", id)) == content_for(1));  // body never rewritten
+            REQUIRE(s.content(id) == content_for(1));  // body never rewritten
             std::string now = slurp(s.path("env", id));
             bool old_or_new = now == before || e->recipients[0].state == RcptState::sent;
             REQUIRE(old_or_new);

@@ -108,6 +108,8 @@ int main(int argc, char** argv) {
     std::string id_arg;
     show->add_option("ID", id_arg, "queue id")->required();
     show->add_flag("--json", json, "as one JSON object");
+    auto* cat = app.add_subcommand("cat", "print one message's content");
+    cat->add_option("ID", id_arg, "queue id")->required();
     auto* flush = app.add_subcommand("flush", "make messages due now, then run a pass");
     std::string domain;
     flush->add_option("ID", id_arg, "only this message");
@@ -180,6 +182,11 @@ int main(int argc, char** argv) {
             std::string text = show_message(spool, parse_id(id_arg), now, json);
             std::fwrite(text.data(), 1, text.size(), stdout);
             return ex::ok;
+        }
+        if (*cat) {
+            std::string text = message_content(spool, parse_id(id_arg));
+            std::fwrite(text.data(), 1, text.size(), stdout);
+            return std::fflush(stdout) == 0 && !std::ferror(stdout) ? ex::ok : ex::ioerr;
         }
         if (*hold) return control_exit(hold_message(spool, parse_id(id_arg)), id_arg);
         if (*release) return control_exit(release_message(spool, parse_id(id_arg)), id_arg);

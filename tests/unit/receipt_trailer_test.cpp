@@ -1,0 +1,136 @@
+#include "receipt_trailer.hpp"
+#include "spool.hpp"
+#include "status.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <fcntl.h>
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
+
+using namespace mta;
+
+namespace {
+
+struct TempDir {
+    std::string path;
+    TempDir() {
+        char t[] = "/tmp/mta-receipt-test.XXXXXX";
+        path = mkdtemp(t);
+    }
+    ~TempDir() { [[maybe_unused]] int r = std::system(("rm -rf " + path).c_str()); }
+};
+
+Envelope sample(std::uint64_t size) {
+    Envelope e;
+    e.id = QueueId::generate();
+    e.arrival = 1700000000;
+    e.next_attempt = 1700000000;
+    e.sender = Address::parse("alice@example.org", {});
+    e.size = size;
+    e.helo = "x envelope-at 00000000000000000001";
+    e.recipients.emplace_back();
+    e.recipients.back().address = Address::parse("bob@example.net", {});
+    return e;
+}
+
+std::string write_temp(const TempDir& d, const std::string& name, const std::string& bytes) {
+    std::string p = d.path + "/" + name;
+    std::ofstream(p, std::ios::binary) << bytes;
+    return p;
+}
+
+int open_ro(const std::string& p) {
+    int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    return fd;
+}
+
+ino_t inode(const std::string& p) {
+    struct stat st;
+    REQUIRE(::stat(p.c_str(), &st) == 0);
+    return st.st_ino;
+}
+
+}  // namespace
+
+TEST_CASE("a trailer is taken apart into the content and the envelope", "[spool][receipt]") {
+    // Content that looks like an envelope and a footer itself.
+    for (std::string content : {std::string(""), std::string("Subject: x\n\nbody\n"), std::string("no newline"),
+                                serialize(sample(3)) + "envelope-at 00000000000000000000\n"}) {
+        Envelope e = sample(content.size());
+        std::string file = content + receipt_trailer::make(e);
+        auto parts = receipt_trailer::split(file);
+        CHECK(parts.content == content);
+        REQUIRE(parts.envelope);
+        CHECK(serialize(*parts.envelope) == serialize(e));
+    }
+}
+
+TEST_CASE("a footer is believed only when the envelope before it says so", "[spool][receipt]") {
+    std::string content = "Subject: x\n\nbody\n";
+    // No trailer at all: everything is content.
+    CHECK(receipt_trailer::split(content).content == content);
+    CHECK_FALSE(receipt_trailer::split(content).envelope);
+    // An envelope whose size is not its offset.
+    std::string wrong = content + receipt_trailer::make(sample(content.size() + 1));
+    CHECK(receipt_trailer::split(wrong).content == wrong);
+    CHECK_FALSE(receipt_trailer::split(wrong).envelope);
+    // A footer pointing past the file, or with a letter among its digits.
+    for (std::string bad : {content + "envelope-at 99999999999999999999\n", content + "envelope-at 0000000000000000000x\n"})
+        CHECK_FALSE(receipt_trailer::split(bad).envelope);
+    // A footer without its envelope.
+    std::string bare = "envelope-at 00000000000000000000\n";
+    CHECK_FALSE(receipt_trailer::split(bare).envelope);
+}
+
+TEST_CASE("envelope and content files are read in either form", "[spool][receipt]") {
+    TempDir d;
+    std::string content = "Subject: y\n\n" + std::string(200000, 'z') + "\n";
+    Envelope e = sample(content.size());
+    std::string joined = write_temp(d, "joined", content + receipt_trailer::make(e));
+    std::string plain = write_temp(d, "plain", serialize(e));
+    std::string bare = write_temp(d, "bare", content);
+    for (auto& p : {joined, plain}) {
+        int fd = open_ro(p);
+        CHECK(serialize(receipt_trailer::read_envelope(fd, p)) == serialize(e));
+        ::close(fd);
+    }
+    for (auto& p : {joined, bare}) {
+        int fd = open_ro(p);
+        CHECK(receipt_trailer::read_content(fd, p) == content);
+        ::close(fd);
+    }
+    int fd = open_ro(bare);
+    CHECK_THROWS_AS(receipt_trailer::read_envelope(fd, bare), Error);
+    ::close(fd);
+}
+
+TEST_CASE("a received message is one file under two names until its envelope is rewritten", "[spool][receipt]") {
+    TempDir d;
+    Spool s(d.path);
+    s.create();
+    auto in = s.receive();
+    QueueId id = in.id();
+    in.write("Subject: one\n\nbody\n");
+    Envelope e = sample(0);
+    e.id.reset();
+    in.commit(e);
+    CHECK(inode(s.path("msg", id)) == inode(s.path("env", id)));
+    auto loaded = s.load(id);
+    REQUIRE(loaded);
+    CHECK(loaded->size == 19);
+    CHECK(s.content(id) == "Subject: one\n\nbody\n");
+    loaded->recipients[0].state = RcptState::sent;
+    s.update(*loaded);
+    CHECK(inode(s.path("msg", id)) != inode(s.path("env", id)));
+    CHECK(s.load(id)->recipients[0].state == RcptState::sent);
+    CHECK(s.content(id) == "Subject: one\n\nbody\n");
+    s.hold(id);
+    CHECK(s.load(id)->recipients[0].state == RcptState::sent);
+    s.remove(id);
+    CHECK_FALSE(s.load(id));
+}
