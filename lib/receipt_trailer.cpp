@@ -2,6 +2,7 @@
 
 #include "status.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <sys/stat.h>
@@ -39,11 +40,15 @@ std::optional<Envelope> envelope_at(std::string_view envelope_text, std::uint64_
     return std::nullopt;
 }
 
-std::string read_range(int fd, off_t from, const std::string& what) {
+constexpr size_t small_file = 65536;
+constexpr size_t to_the_end = size_t(-1);
+
+// Up to max bytes from offset from (to the end of the file by default).
+std::string read_range(int fd, off_t from, const std::string& what, size_t max = to_the_end) {
     std::string out;
-    char buf[65536];
-    while (true) {
-        ssize_t n = ::pread(fd, buf, sizeof buf, from);
+    char buf[small_file];
+    while (out.size() < max) {
+        ssize_t n = ::pread(fd, buf, std::min(sizeof buf, max - out.size()), from);
         if (n < 0) {
             if (errno == EINTR) continue;
             throw Error::system("read " + what, errno);
@@ -77,16 +82,21 @@ Parts split(std::string_view file) {
 }
 
 Envelope read_envelope(int fd, const std::string& what) {
+    // Most files are read whole by the first read: a small message's
+    // single file, or an envelope alone.
+    std::string head = read_range(fd, 0, what, small_file);
+    if (head.size() < small_file) {
+        Parts p = split(head);
+        return p.envelope ? std::move(*p.envelope) : parse_envelope(head);
+    }
+    // A larger file: only the trailer is read, the envelope and the footer.
     struct stat st;
     if (::fstat(fd, &st) != 0) throw Error::system("stat " + what, errno);
-    if (std::uint64_t(st.st_size) >= footer_size) {
-        // Only the trailer is read: the envelope and the footer.
-        std::string tail = read_range(fd, st.st_size - off_t(footer_size), what);
-        if (auto off = footer_offset(tail, std::uint64_t(st.st_size))) {
-            std::string text = read_range(fd, off_t(*off), what);
-            if (text.size() >= footer_size) text.resize(text.size() - footer_size);
-            if (auto e = envelope_at(text, *off)) return *e;
-        }
+    std::string tail = read_range(fd, st.st_size - off_t(footer_size), what, footer_size);
+    if (auto off = footer_offset(tail, std::uint64_t(st.st_size))) {
+        std::string text = read_range(fd, off_t(*off), what);
+        if (text.size() >= footer_size) text.resize(text.size() - footer_size);
+        if (auto e = envelope_at(text, *off)) return std::move(*e);
     }
     return parse_envelope(read_range(fd, 0, what));
 }
