@@ -60,7 +60,8 @@ Message spooled(const Spool& spool, const QueueId& id);
 // mta-deliver --batch: each job's message from the spool to its
 // recipients; report() gets one result per recipient, in order. A message
 // that cannot be read fails each of its recipients with its status, a
-// malformed recipient fails alone. Maildir deliveries are grouped: new/ is
+// malformed recipient fails alone. The aliases and virtual tables are read
+// once for the whole batch. Maildir deliveries are grouped: new/ is
 // synced once for the messages of a group (about a second of work) before
 // their results are logged and reported.
 void deliver_batch(const Options& o, const Spool& spool, const std::vector<BatchJob>& jobs,
