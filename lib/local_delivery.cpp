@@ -299,7 +299,9 @@ Message spooled(const Spool& spool, const QueueId& id) {
                     ex::noinput);
     }
     m.queue_id = id.str();
-    if (auto env = spool.load(id)) m.arrival = env->arrival;
+    // Only the delay= of our own log lines needs it, and the id carries it
+    // (as mta-send takes it): no envelope read for it.
+    m.arrival = std::time_t(id.arrival_micros() / 1000000);
     return m;
 }
 

@@ -53,8 +53,10 @@ std::vector<ResultLine> deliver(const Options& o, const Message& m, const std::v
 Address parse_sender(std::string_view text);
 Address parse_recipient(std::string_view text);
 
-// A queued message (<spool>/msg/ID) with its arrival time; the sender is
-// left null. Error 451 4.3.0 (EX_NOINPUT) when it cannot be opened.
+// A queued message (<spool>/msg/ID) with its arrival time, taken from the
+// id (reading the envelope for it would cost a file per message); the
+// sender is left null. Error 451 4.3.0 (EX_NOINPUT) when it cannot be
+// opened.
 Message spooled(const Spool& spool, const QueueId& id);
 
 // mta-deliver --batch: each job's message from the spool to its

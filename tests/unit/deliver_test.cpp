@@ -432,3 +432,17 @@ TEST_CASE("--batch: the tables are read once for the batch, broken ones fail eac
     CHECK(run() == V{"rewrite@local.example temporary 4.3.5", "kept@local.example temporary 4.3.5",
                      "kept@local.example temporary 4.3.0"});
 }
+
+TEST_CASE("a queued message's arrival time comes from its id, without the envelope", "[deliver]") {
+    TempDir d;
+    ::mkdir((d.path + "/msg").c_str(), 0700);
+    Spool spool(d.path);
+    std::time_t arrival = 1763818000;
+    QueueId id = QueueId::from_parts(std::uint64_t(arrival) * 1000000 + 654321, 12345);
+    std::ofstream(spool.path("msg", id)) << "Subject: x\n\ny\n";
+    auto m = local_delivery::spooled(spool, id);
+    CHECK(m.arrival == arrival);
+    CHECK(m.queue_id == id.str());
+    CHECK(m.data == "Subject: x\n\ny\n");
+    CHECK(m.sender.is_null());
+}
