@@ -1,6 +1,7 @@
 #include "batch_job.hpp"
 
 #include "log.hpp"
+#include "status.hpp"
 
 #include <iostream>
 
@@ -37,6 +38,10 @@ std::vector<BatchJob> read_batch_jobs(std::istream& in, std::string_view program
         else std::cerr << program << ": ignoring a batch line without recipients: " << log::sanitize(line) << "\n";
     }
     return jobs;
+}
+
+void check_batch_command_line(bool command_line_job) {
+    if (command_line_job) throw Error::usage("--batch takes its jobs from stdin, not from the command line");
 }
 
 }  // namespace mta

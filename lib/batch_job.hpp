@@ -31,4 +31,10 @@ struct BatchJob {
 // without recipients is reported on stderr as `program: ignoring ...`.
 std::vector<BatchJob> read_batch_jobs(std::istream& in, std::string_view program);
 
+// A stage run with --batch takes its jobs from stdin only: Error (usage,
+// exit 64) when the command line also gives one (recipients, an id, a
+// sender, a message), so that no job is silently dropped. One message for
+// every stage.
+void check_batch_command_line(bool command_line_job);
+
 }  // namespace mta

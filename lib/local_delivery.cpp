@@ -299,7 +299,9 @@ Message spooled(const Spool& spool, const QueueId& id) {
                     ex::noinput);
     }
     m.queue_id = id.str();
-    if (auto env = spool.load(id)) m.arrival = env->arrival;
+    // Only the delay= of our own log lines needs it, and the id carries it
+    // (as mta-send takes it): no envelope read for it.
+    m.arrival = std::time_t(id.arrival_micros() / 1000000);
     return m;
 }
 
@@ -313,24 +315,34 @@ struct Pending {
     std::vector<Unsynced> unsynced;
 };
 
-std::vector<Pending> collect(const Options& o, const Message& m, const std::vector<Address>& recipients,
-                             bool defer_sync) {
+// The resolver of a delivery run, or why there is none: tables that cannot
+// be read give each recipient their status. Built once per run, as it
+// reads the aliases and virtual tables.
+struct Lookup {
     std::optional<local_resolver::Resolver> resolver;
     std::optional<Status> broken;
-    try {
-        resolver.emplace(o.resolver);
-    } catch (const Error& e) {
-        broken = e.status();
-    }
+};
 
+Lookup lookup(const Options& o) {
+    Lookup l;
+    try {
+        l.resolver.emplace(o.resolver);
+    } catch (const Error& e) {
+        l.broken = e.status();
+    }
+    return l;
+}
+
+std::vector<Pending> collect(const Options& o, const Lookup& lk, const Message& m,
+                             const std::vector<Address>& recipients, bool defer_sync) {
     std::vector<std::vector<Attempt>> attempts(recipients.size());
     // LMTP server → (recipient index, address) pairs.
     std::map<std::string, std::vector<size_t>> lmtp;
     for (size_t i = 0; i < recipients.size(); ++i) {
         const Address& rcpt = recipients[i];
         std::string rstr = rcpt.str();
-        if (broken) {
-            attempts[i].push_back({*broken});
+        if (lk.broken) {
+            attempts[i].push_back({*lk.broken});
             continue;
         }
         if (already_delivered_to(m.data, rstr)) {
@@ -339,7 +351,7 @@ std::vector<Pending> collect(const Options& o, const Message& m, const std::vect
         }
         std::vector<Delivery> ds;
         try {
-            ds = resolver->resolve(rcpt);
+            ds = lk.resolver->resolve(rcpt);
         } catch (const Error& e) {
             attempts[i].push_back({e.status()});
             continue;
@@ -400,7 +412,7 @@ std::vector<Pending> collect(const Options& o, const Message& m, const std::vect
 
 // One --batch job, never throwing: a message that cannot be read fails each
 // recipient with its status, a malformed recipient fails alone.
-std::vector<Pending> collect_job(const Options& o, const Spool& spool, const BatchJob& job) {
+std::vector<Pending> collect_job(const Options& o, const Lookup& lk, const Spool& spool, const BatchJob& job) {
     std::vector<Pending> out;
     auto failed = [&](const std::string& rcpt, const Status& st, std::time_t arrival) {
         Pending p;
@@ -430,7 +442,7 @@ std::vector<Pending> collect_job(const Options& o, const Spool& spool, const Bat
     }
     std::vector<Pending> done;
     try {
-        done = collect(o, m, good, true);
+        done = collect(o, lk, m, good, true);
     } catch (const std::exception& e) {
         // Nothing reported is lost: these recipients are tried again.
         for (auto& r : good) done.push_back(failed(r.str(), Status::temporary(451, "4.3.0", e.what()), m.arrival));
@@ -445,7 +457,7 @@ std::vector<Pending> collect_job(const Options& o, const Spool& spool, const Bat
 std::vector<ResultLine> deliver(const Options& o, const Message& m, const std::vector<Address>& recipients) {
     std::vector<ResultLine> out;
     std::time_t now = clock::now();
-    for (auto& p : collect(o, m, recipients, false)) {
+    for (auto& p : collect(o, lookup(o), m, recipients, false)) {
         log_result(p.line, p.arrival, now);
         out.push_back(std::move(p.line));
     }
@@ -454,6 +466,16 @@ std::vector<ResultLine> deliver(const Options& o, const Message& m, const std::v
 
 void deliver_batch(const Options& o, const Spool& spool, const std::vector<BatchJob>& jobs,
                    const std::function<void(const ResultLine&)>& report) {
+    if (jobs.empty()) return;
+    // One resolver for the whole batch: the tables are read once, not once
+    // per message.
+    Lookup lk;
+    try {
+        lk = lookup(o);
+    } catch (const std::exception& e) {
+        // As collect_job does with what escapes a message: tried again.
+        lk.broken = Status::temporary(451, "4.3.0", e.what());
+    }
     using steady = std::chrono::steady_clock;
     std::vector<Pending> group;
     auto started = steady::now();
@@ -486,7 +508,7 @@ void deliver_batch(const Options& o, const Spool& spool, const std::vector<Batch
         started = steady::now();
     };
     for (size_t k = 0; k < jobs.size(); ++k) {
-        for (auto& p : collect_job(o, spool, jobs[k])) group.push_back(std::move(p));
+        for (auto& p : collect_job(o, lk, spool, jobs[k])) group.push_back(std::move(p));
         if (k + 1 == jobs.size() || steady::now() - started >= std::chrono::seconds(1)) finish_group();
     }
 }

@@ -53,14 +53,17 @@ std::vector<ResultLine> deliver(const Options& o, const Message& m, const std::v
 Address parse_sender(std::string_view text);
 Address parse_recipient(std::string_view text);
 
-// A queued message (<spool>/msg/ID) with its arrival time; the sender is
-// left null. Error 451 4.3.0 (EX_NOINPUT) when it cannot be opened.
+// A queued message (<spool>/msg/ID) with its arrival time, taken from the
+// id (reading the envelope for it would cost a file per message); the
+// sender is left null. Error 451 4.3.0 (EX_NOINPUT) when it cannot be
+// opened.
 Message spooled(const Spool& spool, const QueueId& id);
 
 // mta-deliver --batch: each job's message from the spool to its
 // recipients; report() gets one result per recipient, in order. A message
 // that cannot be read fails each of its recipients with its status, a
-// malformed recipient fails alone. Maildir deliveries are grouped: new/ is
+// malformed recipient fails alone. The aliases and virtual tables are read
+// once for the whole batch. Maildir deliveries are grouped: new/ is
 // synced once for the messages of a group (about a second of work) before
 // their results are logged and reported.
 void deliver_batch(const Options& o, const Spool& spool, const std::vector<BatchJob>& jobs,

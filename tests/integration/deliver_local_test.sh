@@ -207,6 +207,21 @@ check "--batch: the null sender's message gets Return-Path <>" sh -c \
 	"test \$(grep -c '^From ' '$M/box/mbox') = $((before + 1)) && sed -n '/^From /h; /^From /!H; \${x;p}' '$M/box/mbox' | grep -q '^Return-Path: <>'"
 check "--batch: each message logged under its queue id" sh -c \
 	"grep -q 'mta/local\[[0-9]*\]: $b1: to=<md@example.test>, .*status=sent' '$T/mail.log' && grep -q 'mta/local\[[0-9]*\]: $b2: to=<box@example.test>, .*status=sent' '$T/mail.log'"
+# Aliases that cannot be read: each recipient of the batch is deferred.
+b3=$(queued batch3)
+b4=$(queued batch4)
+mv "$MTA_ROOT/etc/aliases" "$MTA_ROOT/etc/aliases.saved"
+mkdir "$MTA_ROOT/etc/aliases"
+before=$(ls "$M/md/Maildir/new" | wc -l)
+printf '%s\torig@example.org\tmd@example.test\tp0@example.test\n%s\torig@example.org\tmd@example.test\n' "$b3" "$b4" |
+	deliver --batch > "$T/batch.out"
+rc=$?
+rmdir "$MTA_ROOT/etc/aliases"
+mv "$MTA_ROOT/etc/aliases.saved" "$MTA_ROOT/etc/aliases"
+check "--batch with unreadable aliases: each recipient temporary (4.3.5), exit 75, nothing delivered" sh -c "
+	test \"\$(cut -f 2-4,6 '$T/batch.out' | tr '\t\n' ' |')\" = \
+	'$b3 md@example.test temporary 4.3.5|$b3 p0@example.test temporary 4.3.5|$b4 md@example.test temporary 4.3.5|' &&
+	test $rc = 75 && test \$(ls '$M/md/Maildir/new' | wc -l) = $before"
 "$bin/mta-deliver" --batch -f a@example.org < /dev/null > /dev/null 2> "$T/err"
 check "--batch with -f: usage error, exit 64" sh -c "test $? = 64 && grep -q 'stdin, not from the command line' '$T/err'"
 

@@ -294,6 +294,12 @@ for i in 0 1 2 3 4; do
 	[ $i -eq 4 ] && ok "--batch: each result line carries its message's queue id"
 done
 
+$send --log stderr --host "[127.0.0.1]:$pr" --batch bob@example.net < "$T/jobs" > "$T/out" 2> "$T/err"
+rc=$?
+[ $rc -eq 64 ] && ! [ -s "$T/out" ] && grep -q 'stdin, not from the command line' "$T/err" \
+	&& ok "--batch with a recipient on the command line: usage error, exit 64, nothing sent" \
+	|| { not_ok "--batch with a recipient (rc=$rc)"; cat "$T/out" "$T/err"; }
+
 # ---- 452 too many recipients: the rest in another transaction ----
 pm=$(free_port); start_rec "$pm" "$T/m.log" --max-rcpt 2
 $send --log stderr --host "[127.0.0.1]:$pm" -f a@example.org m1@example.net m2@example.net m3@example.net m4@example.net m5@example.net < "$T/msg" > "$T/out" 2>/dev/null

@@ -1,4 +1,5 @@
 #include "batch_job.hpp"
+#include "status.hpp"
 
 #include <catch2/catch.hpp>
 #include <sstream>
@@ -31,4 +32,15 @@ TEST_CASE("batch jobs: reading skips empty lines and lines without recipients", 
     CHECK(jobs[0].id == "A");
     CHECK(jobs[1].id == "C");
     CHECK(jobs[1].recipients.size() == 2);
+}
+
+TEST_CASE("batch jobs: --batch with a job on the command line is a usage error", "[batch_job]") {
+    CHECK_NOTHROW(check_batch_command_line(false));
+    try {
+        check_batch_command_line(true);
+        FAIL("no error");
+    } catch (const Error& e) {
+        CHECK(e.exit_code() == 64);
+        CHECK(e.status().text == "--batch takes its jobs from stdin, not from the command line");
+    }
 }

@@ -6,6 +6,7 @@
 #include "local_delivery.hpp"
 #include "local_recipient.hpp"
 #include "local_resolver.hpp"
+#include "log.hpp"
 #include "maildir.hpp"
 #include "mbox.hpp"
 #include "pipe_delivery.hpp"
@@ -381,4 +382,67 @@ TEST_CASE("loop detection and the summary exit status", "[deliver]") {
     CHECK(local_delivery::exit_status({R(Status::ok()), R(Status::temporary(451, "4.3.0", "x"))}) == 75);
     CHECK(local_delivery::exit_status({R(Status::temporary(451, "4.3.0", "x")),
                                        R(Status::permanent(550, "5.1.1", "x"))}) == 67);
+}
+
+TEST_CASE("--batch: the tables are read once for the batch, broken ones fail each recipient", "[deliver][batch]") {
+    log::open("test", "file:/dev/null");
+    TempDir d;
+    // Commands of a root-owned aliases file run as nobody: it may enter
+    // the directory and rewrite the file.
+    ::chmod(d.path.c_str(), 0755);
+    std::string aliases = d.path + "/aliases";
+    std::string later = d.write("aliases.later", "rewrite: |true\n");
+    d.write("aliases",
+            "rewrite: \"|cat > /dev/null; cp " + later + " " + aliases + "\"\n"
+            "kept: |true\n",
+            0666);
+    ::mkdir((d.path + "/spool").c_str(), 0700);
+    ::mkdir((d.path + "/spool/msg").c_str(), 0700);
+    Spool spool(d.path + "/spool");
+    auto queue = [&] {
+        QueueId id = QueueId::generate();
+        std::ofstream(spool.path("msg", id)) << "Subject: batch\n\nx\n";
+        return id.str();
+    };
+    local_delivery::Options o;
+    o.resolver.tables = local_recipient::Tables{aliases, d.path + "/virtual", "+", false};
+    o.resolver.local_domains = {"local.example"};
+    o.resolver.hostname = "mx.local.example";
+    std::vector<BatchJob> jobs{{queue(), "a@example.org", {"rewrite@local.example"}},
+                               {queue(), "a@example.org", {"kept@local.example"}}};
+    auto run = [&] {
+        std::vector<std::string> out;
+        local_delivery::deliver_batch(o, spool, jobs, [&](const ResultLine& r) {
+            out.push_back(r.recipient + " " + std::string(to_string(r.status.outcome)) + " " + r.status.enhanced);
+        });
+        return out;
+    };
+    using V = std::vector<std::string>;
+    // The first delivery drops "kept" from the file; the second job still
+    // resolves it from the tables as the batch found them.
+    CHECK(run() == V{"rewrite@local.example ok 2.0.0", "kept@local.example ok 2.0.0"});
+    // ... and a later batch reads the file anew: "kept" is gone.
+    CHECK(run() == V{"rewrite@local.example ok 2.0.0", "kept@local.example permanent 5.1.1"});
+
+    // Unreadable tables: a temporary failure for each recipient, and a
+    // message that cannot be read still fails with its own status.
+    ::unlink(aliases.c_str());
+    ::mkdir(aliases.c_str(), 0755);
+    jobs.push_back({QueueId::generate().str(), "a@example.org", {"kept@local.example"}});
+    CHECK(run() == V{"rewrite@local.example temporary 4.3.5", "kept@local.example temporary 4.3.5",
+                     "kept@local.example temporary 4.3.0"});
+}
+
+TEST_CASE("a queued message's arrival time comes from its id, without the envelope", "[deliver]") {
+    TempDir d;
+    ::mkdir((d.path + "/msg").c_str(), 0700);
+    Spool spool(d.path);
+    std::time_t arrival = 1763818000;
+    QueueId id = QueueId::from_parts(std::uint64_t(arrival) * 1000000 + 654321, 12345);
+    std::ofstream(spool.path("msg", id)) << "Subject: x\n\ny\n";
+    auto m = local_delivery::spooled(spool, id);
+    CHECK(m.arrival == arrival);
+    CHECK(m.queue_id == id.str());
+    CHECK(m.data == "Subject: x\n\ny\n");
+    CHECK(m.sender.is_null());
 }

@@ -89,8 +89,7 @@ int main(int argc, char** argv) {
             results.push_back(r);
         };
         if (batch) {
-            if (!rcpts.empty() || !id.empty() || from->count())
-                throw Error::usage("--batch takes its jobs from stdin, not from the command line");
+            check_batch_command_line(!rcpts.empty() || !id.empty() || from->count());
             Spool spool(common.spool);
             local_delivery::deliver_batch(o, spool, read_batch_jobs(std::cin, "mta-deliver"), report);
         } else {

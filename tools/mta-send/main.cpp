@@ -170,8 +170,7 @@ int main(int argc, char** argv) {
 
         std::vector<OutgoingMessage> messages;
         if (o.batch) {
-            if (!o.rcpts.empty() || !o.id.empty() || o.sender_given || !o.message_file.empty())
-                throw Error::usage("--batch takes its jobs from stdin, not from the command line");
+            check_batch_command_line(!o.rcpts.empty() || !o.id.empty() || o.sender_given || !o.message_file.empty());
             Spool spool(common.spool);
             for (auto& j : read_batch_jobs(std::cin, "mta-send"))
                 messages.push_back(spooled(spool, j.id, j.sender, j.recipients));
