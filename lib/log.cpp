@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -19,7 +20,26 @@ struct State {
     enum { to_syslog, to_stderr, to_file } kind = to_stderr;
     std::string path;
     std::string host;
+    int fd = -1;                 // the log file, kept open between lines
+    std::time_t checked = 0;     // when the path was last compared with fd
 };
+
+// The log file, open for appending. It stays open; once a second at most
+// the path is compared with it, so that a file renamed away by log
+// rotation is followed by the new one within a second.
+int log_file(State& s, std::time_t now) {
+    if (s.fd >= 0 && now == s.checked) return s.fd;
+    s.checked = now;
+    if (s.fd >= 0) {
+        struct stat by_path, open_file;
+        if (::stat(s.path.c_str(), &by_path) == 0 && ::fstat(s.fd, &open_file) == 0 &&
+            by_path.st_dev == open_file.st_dev && by_path.st_ino == open_file.st_ino)
+            return s.fd;
+        ::close(s.fd);
+    }
+    s.fd = ::open(s.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    return s.fd;
+}
 
 State& state() {
     static State s;
@@ -45,6 +65,8 @@ void open(std::string ident, const std::string& target) {
     } else if (target.rfind("file:", 0) == 0) {
         s.kind = State::to_file;
         s.path = target.substr(5);
+        if (s.fd >= 0) ::close(s.fd);
+        s.fd = -1;
     } else {
         s.kind = State::to_stderr;
     }
@@ -72,12 +94,10 @@ void write(Level level, std::string_view text) {
     std::strftime(stamp, sizeof stamp, "%b %e %H:%M:%S", &tm);
     std::string line = fmt::format("{} {} {}[{}]: {}\n", stamp, s.host, s.ident, getpid(), body);
     if (s.kind == State::to_file) {
-        int fd = ::open(s.path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-        if (fd >= 0) {
+        if (int fd = log_file(s, t); fd >= 0) {
             // One write(2) per line with O_APPEND: lines of concurrent
             // processes do not interleave.
             [[maybe_unused]] auto n = ::write(fd, line.data(), line.size());
-            ::close(fd);
             return;
         }
     }

@@ -16,6 +16,8 @@ namespace mta::log {
 enum class Level { info, warning, error };
 
 // ident: "mta/smtpd", "mta/qmgr"...; target: "syslog", "stderr", "file:PATH".
+// A file stays open; a file renamed or removed (log rotation) is replaced
+// by a new one at PATH within a second.
 void open(std::string ident, const std::string& target);
 void write(Level level, std::string_view text);
 
