@@ -54,6 +54,7 @@ public:
 
 private:
     void emit(char c, std::string& out);
+    size_t take_run(std::string_view in, size_t from, std::string& out);
     void end_line(std::string& out);
     void fail(int which);
 
