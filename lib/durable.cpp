@@ -1,6 +1,7 @@
 #include "durable.hpp"
 
 #include "status.hpp"
+#include "sync_helpers.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -11,8 +12,6 @@
 #include <fcntl.h>
 #include <string>
 #include <sys/stat.h>
-#include <system_error>
-#include <thread>
 #include <unistd.h>
 
 namespace mta::durable {
@@ -211,18 +210,7 @@ void sync_together(const std::vector<SyncTarget>& targets) {
         }
     }
     for (auto& t : targets) fault_point(t.fd >= 0 ? "fsync" : "fsync-dir", t.what);
-    std::vector<int> errors(fds.size(), 0);
-    auto one = [&](size_t k) { errors[k] = ::fsync(fds[k]) == 0 ? 0 : errno; };
-    std::vector<std::thread> threads;
-    for (size_t k = 1; k < fds.size(); ++k) {
-        try {
-            threads.emplace_back(one, k);
-        } catch (const std::system_error&) {
-            one(k);  // no thread to be had: in turn, then
-        }
-    }
-    if (!fds.empty()) one(0);
-    for (auto& t : threads) t.join();
+    std::vector<int> errors = sync_helpers::fsync_all(fds);
     for (size_t k = 0; k < fds.size(); ++k)
         if (errors[k]) fail("fsync " + targets[k].what, errors[k]);
 }

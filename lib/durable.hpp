@@ -57,9 +57,9 @@ struct SyncTarget {
     int fd = -1;          // the file; -1 for a directory
     std::string what;     // the file's path (for errors), or the directory
 };
-// fsync of several files and directories at once, each in its own thread,
-// so that their writes and the device's cache flushes overlap: one wait
-// for the disk instead of one each. Returns when all are durable; throws
+// fsync of several files and directories at once, each in its own thread
+// (lib/sync_helpers), so that their writes and the device's cache flushes
+// overlap: one wait for the disk instead of one each. Returns when all are durable; throws
 // (the first failure) when any failed. The fault points are taken first,
 // in the order given, in the calling thread.
 void sync_together(const std::vector<SyncTarget>& targets);
