@@ -3,8 +3,6 @@
 #include <cerrno>
 #include <condition_variable>
 #include <csignal>
-#include <deque>
-#include <functional>
 #include <mutex>
 #include <pthread.h>
 #include <system_error>
@@ -17,44 +15,60 @@ namespace {
 
 constexpr size_t max_helpers = 32;
 
+// One call of fsync_all: how many of its fsyncs are still running.
+struct Call {
+    std::mutex m;
+    std::condition_variable done;
+    size_t left = 0;
+
+    void one_done() {
+        std::lock_guard l(m);
+        if (--left == 0) done.notify_one();
+    }
+};
+
+struct Job {
+    int fd;
+    int* error;
+    Call* call;
+};
+
 struct Helpers {
     explicit Helpers(pid_t p) : owner(p) {}
     pid_t owner;
     std::mutex m;
     std::condition_variable wake;
-    std::deque<std::function<void()>> jobs;
+    std::vector<Job> jobs;  // waiting; taken in any order
     size_t threads = 0;
-    size_t unfinished = 0;  // jobs submitted and not finished
+    size_t unfinished = 0;  // jobs queued or running
 
     void serve() {
         std::unique_lock l(m);
         for (;;) {
             wake.wait(l, [&] { return !jobs.empty(); });
-            auto job = std::move(jobs.front());
-            jobs.pop_front();
+            Job job = jobs.back();
+            jobs.pop_back();
             l.unlock();
-            job();
+            *job.error = ::fsync(job.fd) == 0 ? 0 : errno;
+            l.lock();
+            // Counted as free before the caller hears of it, so that the
+            // caller's next job finds this helper rather than a new one.
+            --unfinished;
+            l.unlock();
+            job.call->one_done();
             l.lock();
         }
     }
 
     // Queues the job for a helper; false when no helper can take it.
-    // There are as many helpers as jobs not yet finished: a helper still
-    // on its way back from the last call's job takes the next one.
-    bool submit(std::function<void()> job) {
+    // There are as many helpers as jobs not yet finished.
+    bool submit(const Job& job) {
         std::lock_guard l(m);
         if (threads < unfinished + 1 && !start_one()) return false;
         ++unfinished;
-        jobs.push_back(std::move(job));
+        jobs.push_back(job);
         wake.notify_one();
         return true;
-    }
-
-    // Called by a submitted job when its work is done, before it tells
-    // the caller.
-    void finished() {
-        std::lock_guard l(m);
-        --unfinished;
     }
 
     bool start_one() {
@@ -91,28 +105,17 @@ Helpers& helpers() {
 std::vector<int> fsync_all(const std::vector<int>& fds) {
     std::vector<int> errors(fds.size(), 0);
     if (fds.empty()) return errors;
-    std::mutex m;
-    std::condition_variable done;
-    size_t left = fds.size() - 1;
-    auto one = [&](size_t k) { errors[k] = ::fsync(fds[k]) == 0 ? 0 : errno; };
-    Helpers* h = fds.size() > 1 ? &helpers() : nullptr;
-    auto finish = [&] {
-        std::lock_guard l(m);
-        if (--left == 0) done.notify_one();
-    };
+    Call call;
+    call.left = fds.size() - 1;
     for (size_t k = 1; k < fds.size(); ++k) {
-        if (h->submit([&, k] {
-                one(k);
-                h->finished();
-                finish();
-            }))
-            continue;
-        one(k);
-        finish();
+        Job job{fds[k], &errors[k], &call};
+        if (helpers().submit(job)) continue;
+        errors[k] = ::fsync(fds[k]) == 0 ? 0 : errno;
+        call.one_done();
     }
-    one(0);
-    std::unique_lock l(m);
-    done.wait(l, [&] { return left == 0; });
+    errors[0] = ::fsync(fds[0]) == 0 ? 0 : errno;
+    std::unique_lock l(call.m);
+    call.done.wait(l, [&] { return call.left == 0; });
     return errors;
 }
 
