@@ -355,7 +355,7 @@ Spool::Recovery Spool::recover(std::time_t now, std::time_t max_age) const {
     auto unqueued = [&](const QueueId& id) { return !exists(path("env", id)) && !exists(path("hold", id)); };
     scan(root_ + "/msg", [&](std::string_view name, int dfd) {
         auto id = QueueId::parse(name);
-        if (!id || !unqueued(*id) || !old(dfd, id->str())) return;
+        if (!id || !old(dfd, id->str()) || !unqueued(*id)) return;  // one stat for most
         durable::Fd fd(::openat(dfd, id->str().c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
         if (!fd || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0 || !unqueued(*id)) return;
         durable::unlink(path("msg", *id));
