@@ -10,6 +10,11 @@
 #include <cstdint>
 #include <cstdlib>
 
+namespace {
+// The file name the trailer must name (the seed's id).
+const mta::QueueId file_id = *mta::QueueId::parse("1KQ5W2ZB3H4M7RT9XCE");
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     std::string_view in(reinterpret_cast<const char*>(data), size);
     try {
@@ -19,11 +24,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (once != twice) std::abort();
     } catch (const mta::Error&) {
     }
-    auto parts = mta::receipt_trailer::split(in);
+    auto parts = mta::receipt_trailer::split(in, file_id);
     if (parts.envelope) {
-        if (parts.envelope->size != parts.content.size()) std::abort();
+        if (parts.envelope->size != parts.content.size() || parts.envelope->id != file_id) std::abort();
         std::string again = std::string(parts.content) + mta::receipt_trailer::make(*parts.envelope);
-        auto back = mta::receipt_trailer::split(again);
+        auto back = mta::receipt_trailer::split(again, file_id);
         if (!back.envelope || back.content != parts.content ||
             mta::serialize(*back.envelope) != mta::serialize(*parts.envelope))
             std::abort();

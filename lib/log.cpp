@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <fcntl.h>
+#include <mutex>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -22,11 +23,12 @@ struct State {
     std::string host;
     int fd = -1;                 // the log file, kept open between lines
     std::time_t checked = 0;     // when the path was last compared with fd
+    std::mutex m;                // fd and checked: threads log too (mta-queue)
 };
 
 // The log file, open for appending. It stays open; once a second at most
 // the path is compared with it, so that a file renamed away by log
-// rotation is followed by the new one within a second.
+// rotation is followed by the new one within a second. Called with s.m held.
 int log_file(State& s, std::time_t now) {
     if (s.fd >= 0 && now == s.checked) return s.fd;
     s.checked = now;
@@ -64,6 +66,7 @@ void open(std::string ident, const std::string& target) {
         openlog(s.ident.c_str(), LOG_PID | LOG_NDELAY, LOG_MAIL);
     } else if (target.rfind("file:", 0) == 0) {
         s.kind = State::to_file;
+        std::lock_guard l(s.m);
         s.path = target.substr(5);
         if (s.fd >= 0) ::close(s.fd);
         s.fd = -1;
@@ -94,6 +97,8 @@ void write(Level level, std::string_view text) {
     std::strftime(stamp, sizeof stamp, "%b %e %H:%M:%S", &tm);
     std::string line = fmt::format("{} {} {}[{}]: {}\n", stamp, s.host, s.ident, getpid(), body);
     if (s.kind == State::to_file) {
+        // Held across the write: another thread may be replacing fd.
+        std::lock_guard l(s.m);
         if (int fd = log_file(s, t); fd >= 0) {
             // One write(2) per line with O_APPEND: lines of concurrent
             // processes do not interleave.

@@ -17,7 +17,9 @@ enum class Level { info, warning, error };
 
 // ident: "mta/smtpd", "mta/qmgr"...; target: "syslog", "stderr", "file:PATH".
 // A file stays open; a file renamed or removed (log rotation) is replaced
-// by a new one at PATH within a second.
+// by a new one at PATH within a second. A process that drops privileges
+// keeps writing through the descriptor it opened before; if it cannot
+// open the rotated file, its lines go to stderr.
 void open(std::string ident, const std::string& target);
 void write(Level level, std::string_view text);
 

@@ -23,18 +23,21 @@ std::optional<std::uint64_t> footer_offset(std::string_view f, std::uint64_t fil
     if (f.substr(0, tag.size()) != tag || f.back() != '\n') return std::nullopt;
     std::uint64_t n = 0;
     for (char c : f.substr(tag.size(), digits)) {
-        if (c < '0' || c > '9') return std::nullopt;
+        if (c < '0' || c > '9' || n > (UINT64_MAX - 9) / 10) return std::nullopt;
         n = n * 10 + std::uint64_t(c - '0');
     }
     if (n > file_size - footer_size) return std::nullopt;
     return n;
 }
 
-// The envelope between OFFSET and the footer, if it is one whose size is OFFSET.
-std::optional<Envelope> envelope_at(std::string_view envelope_text, std::uint64_t offset) {
+// The envelope between OFFSET and the footer, if it is the file's own: its
+// size is OFFSET and its id the file's. Content written before trailers
+// existed may end with text shaped like one, but cannot name its own
+// queue id, which has 40 random bits and was drawn after it was sent.
+std::optional<Envelope> envelope_at(std::string_view envelope_text, std::uint64_t offset, const QueueId& id) {
     try {
         Envelope e = parse_envelope(envelope_text);
-        if (e.size == offset) return e;
+        if (e.size == offset && e.id && *e.id == id) return e;
     } catch (const Error&) {
     }
     return std::nullopt;
@@ -72,21 +75,21 @@ std::string make(const Envelope& e) {
     return out;
 }
 
-Parts split(std::string_view file) {
+Parts split(std::string_view file, const QueueId& id) {
     if (file.size() < footer_size) return {file, std::nullopt};
     if (auto off = footer_offset(file.substr(file.size() - footer_size), file.size())) {
         std::string_view text = file.substr(*off, file.size() - footer_size - *off);
-        if (auto e = envelope_at(text, *off)) return {file.substr(0, *off), std::move(e)};
+        if (auto e = envelope_at(text, *off, id)) return {file.substr(0, *off), std::move(e)};
     }
     return {file, std::nullopt};
 }
 
-Envelope read_envelope(int fd, const std::string& what) {
+Envelope read_envelope(int fd, const QueueId& id, const std::string& what) {
     // Most files are read whole by the first read: a small message's
     // single file, or an envelope alone.
     std::string head = read_range(fd, 0, what, small_file);
     if (head.size() < small_file) {
-        Parts p = split(head);
+        Parts p = split(head, id);
         return p.envelope ? std::move(*p.envelope) : parse_envelope(head);
     }
     // A larger file: only the trailer is read, the envelope and the footer.
@@ -96,14 +99,14 @@ Envelope read_envelope(int fd, const std::string& what) {
     if (auto off = footer_offset(tail, std::uint64_t(st.st_size))) {
         std::string text = read_range(fd, off_t(*off), what);
         if (text.size() >= footer_size) text.resize(text.size() - footer_size);
-        if (auto e = envelope_at(text, *off)) return std::move(*e);
+        if (auto e = envelope_at(text, *off, id)) return std::move(*e);
     }
     return parse_envelope(read_range(fd, 0, what));
 }
 
-std::string read_content(int fd, const std::string& what) {
+std::string read_content(int fd, const QueueId& id, const std::string& what) {
     std::string file = read_range(fd, 0, what);
-    Parts p = split(file);
+    Parts p = split(file, id);
     if (p.envelope) file.resize(p.content.size());
     return file;
 }

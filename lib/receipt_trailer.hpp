@@ -10,7 +10,8 @@
 // envelope replaces env/<ID> by the envelope alone (a file of its own);
 // msg/<ID> keeps its trailer, which readers of the content cut off. The
 // envelope's size field is the content's length, which is also OFFSET: a
-// footer is only believed when the envelope before it says so.
+// footer is only believed when the envelope before it says so and names
+// the file's own queue id.
 #pragma once
 
 #include "envelope.hpp"
@@ -24,20 +25,21 @@ namespace mta::receipt_trailer {
 // The bytes to append to the content: e.size must be the content's length.
 std::string make(const Envelope& e);
 
-// A whole file, taken apart: the content, and the envelope when the file
-// ends with a trailer that holds together (else the whole file is content).
+// A whole file of message id, taken apart: the content, and the envelope
+// when the file ends with a trailer that holds together (else the whole
+// file is content).
 struct Parts {
     std::string_view content;
     std::optional<Envelope> envelope;
 };
-Parts split(std::string_view file);
+Parts split(std::string_view file, const QueueId& id);
 
 // The envelope in an env/ or hold/ file, whichever form it has: read from
 // the trailer (without reading the content) or from the whole file.
 // Throws Error (data) when it is neither.
-Envelope read_envelope(int fd, const std::string& what);
+Envelope read_envelope(int fd, const QueueId& id, const std::string& what);
 
 // The content of a msg/ file, without its trailer.
-std::string read_content(int fd, const std::string& what);
+std::string read_content(int fd, const QueueId& id, const std::string& what);
 
 }  // namespace mta::receipt_trailer

@@ -188,7 +188,7 @@ std::optional<Spool::Claim> Spool::claim(const QueueId& id) const {
     return Claim(id, std::move(owned));
 }
 
-std::string Spool::Claim::read_all() const { return receipt_trailer::read_content(fd_.get(), id_.str()); }
+std::string Spool::Claim::read_all() const { return receipt_trailer::read_content(fd_.get(), id_, id_.str()); }
 
 std::optional<Envelope> Spool::load(const QueueId& id) const {
     for (auto dir : {"env", "hold"}) {
@@ -198,7 +198,7 @@ std::optional<Envelope> Spool::load(const QueueId& id) const {
             throw Error::system("open " + path(dir, id), errno);
         }
         durable::Fd owned(fd);
-        Envelope e = receipt_trailer::read_envelope(fd, path(dir, id));
+        Envelope e = receipt_trailer::read_envelope(fd, id, path(dir, id));
         if (!e.id) e.id = id;
         return e;
     }
@@ -210,7 +210,7 @@ std::string Spool::content(const QueueId& id) const {
     int fd = ::open(p.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) throw Error::system("open " + p, errno);
     durable::Fd owned(fd);
-    return receipt_trailer::read_content(fd, p);
+    return receipt_trailer::read_content(fd, id, p);
 }
 
 bool Spool::is_held(const QueueId& id) const { return exists(path("hold", id)); }

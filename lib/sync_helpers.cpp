@@ -1,8 +1,10 @@
 #include "sync_helpers.hpp"
 
+#include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <csignal>
+#include <exception>
 #include <mutex>
 #include <pthread.h>
 #include <system_error>
@@ -65,8 +67,8 @@ struct Helpers {
     bool submit(const Job& job) {
         std::lock_guard l(m);
         if (threads < unfinished + 1 && !start_one()) return false;
-        ++unfinished;
         jobs.push_back(job);
+        ++unfinished;
         wake.notify_one();
         return true;
     }
@@ -90,13 +92,16 @@ struct Helpers {
 
 // Never destroyed: detached helpers wait on it until the process ends.
 // After a fork the child's copy has no threads behind it, so it is left
-// alone (the mutex may even be held) and a new one is made.
+// alone (its mutex may even be held) and a new one is made; no lock is
+// taken to find it, for the same reason.
 Helpers& helpers() {
-    static Helpers* h = nullptr;
-    static std::mutex guard;
-    std::lock_guard l(guard);
+    static std::atomic<Helpers*> current{nullptr};
     pid_t self = ::getpid();
-    if (!h || h->owner != self) h = new Helpers(self);
+    Helpers* h = current.load();
+    if (h && h->owner == self) return *h;
+    auto* fresh = new Helpers(self);
+    if (current.compare_exchange_strong(h, fresh)) return *fresh;
+    delete fresh;  // another thread of this process made one first
     return *h;
 }
 
@@ -108,8 +113,15 @@ std::vector<int> fsync_all(const std::vector<int>& fds) {
     Call call;
     call.left = fds.size() - 1;
     for (size_t k = 1; k < fds.size(); ++k) {
-        Job job{fds[k], &errors[k], &call};
-        if (helpers().submit(job)) continue;
+        // Whatever fails here (memory, a thread), the fsync is done in this
+        // thread: no job may outlive `call` and `errors`, so this function
+        // always waits for the queued ones below.
+        bool queued = false;
+        try {
+            queued = helpers().submit(Job{fds[k], &errors[k], &call});
+        } catch (const std::exception&) {
+        }
+        if (queued) continue;
         errors[k] = ::fsync(fds[k]) == 0 ? 0 : errno;
         call.one_done();
     }

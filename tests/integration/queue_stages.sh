@@ -30,7 +30,7 @@ host=local
 id=""; batch=""
 out() { # id rcpt
 	case "$2" in
-	ok*) cp "$MTA_ROOT/spool/msg/$1" "$STAGE_DIR/delivered/$1.$2"
+	ok*) "$STAGE_QUEUE" cat "$1" > "$STAGE_DIR/delivered/$1.$2"
 	     echo "$me $1 $2" >> "$STAGE_LOG"
 	     printf 'result\t%s\t%s\tok\t250\t2.0.0\t%s\tqueued\n' "$1" "$2" "$host" ;;
 	temp*) printf 'result\t%s\t%s\ttemporary\t451\t4.2.0\t%s\tmailbox busy, try later\n' "$1" "$2" "$host" ;;
@@ -70,7 +70,8 @@ EOS
 	chmod +x "$T/stages/route" "$T/stages/deliver"
 	STAGE_LOG=$T/stage.log
 	STAGE_DIR=$T
-	export STAGE_LOG STAGE_DIR
+	STAGE_QUEUE=$bin/mta-queue  # the content without the spool's trailer
+	export STAGE_LOG STAGE_DIR STAGE_QUEUE
 	: > "$STAGE_LOG"
 }
 

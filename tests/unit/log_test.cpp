@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <vector>
 #include <unistd.h>
 
 using namespace mta;
@@ -44,6 +45,36 @@ TEST_CASE("a log file renamed away is followed by a new one within a second", "[
     log::info("after truncation");
     CHECK(slurp(path).rfind("after truncation\n") != std::string::npos);
     CHECK(slurp(path).find("second line") == std::string::npos);
+    log::open("mta/test", "stderr");
+    [[maybe_unused]] int r = std::system(("rm -rf " + dir).c_str());
+}
+
+TEST_CASE("threads logging across a rotation lose no line", "[log]") {
+    char t[] = "/tmp/mta-log-test.XXXXXX";
+    std::string dir = mkdtemp(t);
+    std::string path = dir + "/mail.log";
+    log::open("mta/test", "file:" + path);
+    constexpr int threads = 4, lines = 300;
+    std::vector<std::thread> ts;
+    for (int k = 0; k < threads; ++k)
+        ts.emplace_back([k] {
+            for (int i = 0; i < lines; ++i) {
+                log::info("thread {} line {}", k, i);
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            }
+        });
+    int rotated = 0;
+    for (int n = 1; n <= 2; ++n) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+        if (std::rename(path.c_str(), (path + "." + std::to_string(n)).c_str()) == 0) ++rotated;
+    }
+    for (auto& th : ts) th.join();
+    std::string all = slurp(path);
+    for (int n = 1; n <= 2; ++n) all += slurp(path + "." + std::to_string(n));
+    size_t count = 0;
+    for (size_t p = all.find(": thread "); p != std::string::npos; p = all.find(": thread ", p + 1)) ++count;
+    CHECK(count == size_t(threads * lines));
+    CHECK(rotated >= 1);
     log::open("mta/test", "stderr");
     [[maybe_unused]] int r = std::system(("rm -rf " + dir).c_str());
 }

@@ -63,7 +63,7 @@ TEST_CASE("a trailer is taken apart into the content and the envelope", "[spool]
                                 serialize(sample(3)) + "envelope-at 00000000000000000000\n"}) {
         Envelope e = sample(content.size());
         std::string file = content + receipt_trailer::make(e);
-        auto parts = receipt_trailer::split(file);
+        auto parts = receipt_trailer::split(file, *e.id);
         CHECK(parts.content == content);
         REQUIRE(parts.envelope);
         CHECK(serialize(*parts.envelope) == serialize(e));
@@ -72,19 +72,31 @@ TEST_CASE("a trailer is taken apart into the content and the envelope", "[spool]
 
 TEST_CASE("a footer is believed only when the envelope before it says so", "[spool][receipt]") {
     std::string content = "Subject: x\n\nbody\n";
+    Envelope e = sample(content.size());
+    QueueId id = *e.id;
     // No trailer at all: everything is content.
-    CHECK(receipt_trailer::split(content).content == content);
-    CHECK_FALSE(receipt_trailer::split(content).envelope);
+    CHECK(receipt_trailer::split(content, id).content == content);
+    CHECK_FALSE(receipt_trailer::split(content, id).envelope);
     // An envelope whose size is not its offset.
-    std::string wrong = content + receipt_trailer::make(sample(content.size() + 1));
-    CHECK(receipt_trailer::split(wrong).content == wrong);
-    CHECK_FALSE(receipt_trailer::split(wrong).envelope);
-    // A footer pointing past the file, or with a letter among its digits.
-    for (std::string bad : {content + "envelope-at 99999999999999999999\n", content + "envelope-at 0000000000000000000x\n"})
-        CHECK_FALSE(receipt_trailer::split(bad).envelope);
+    Envelope wrong_size = e;
+    wrong_size.size += 1;
+    std::string wrong = content + receipt_trailer::make(wrong_size);
+    CHECK(receipt_trailer::split(wrong, id).content == wrong);
+    CHECK_FALSE(receipt_trailer::split(wrong, id).envelope);
+    // A trailer that names another message: content of an earlier version
+    // (no trailer) whose sender ended it with a forged one.
+    std::string forged = content + receipt_trailer::make(e);
+    CHECK(receipt_trailer::split(forged, id).envelope);
+    CHECK_FALSE(receipt_trailer::split(forged, QueueId::generate()).envelope);
+    CHECK(receipt_trailer::split(forged, QueueId::generate()).content == forged);
+    // A footer pointing past the file, with a letter among its digits, or
+    // with a number beyond 64 bits.
+    for (std::string bad : {content + "envelope-at 99999999999999999999\n", content + "envelope-at 0000000000000000000x\n",
+                            serialize(sample(0)) + "envelope-at 36893488147419103232\n"})
+        CHECK_FALSE(receipt_trailer::split(bad, id).envelope);
     // A footer without its envelope.
     std::string bare = "envelope-at 00000000000000000000\n";
-    CHECK_FALSE(receipt_trailer::split(bare).envelope);
+    CHECK_FALSE(receipt_trailer::split(bare, id).envelope);
 }
 
 TEST_CASE("envelope and content files are read in either form", "[spool][receipt]") {
@@ -96,16 +108,16 @@ TEST_CASE("envelope and content files are read in either form", "[spool][receipt
     std::string bare = write_temp(d, "bare", content);
     for (auto& p : {joined, plain}) {
         int fd = open_ro(p);
-        CHECK(serialize(receipt_trailer::read_envelope(fd, p)) == serialize(e));
+        CHECK(serialize(receipt_trailer::read_envelope(fd, *e.id, p)) == serialize(e));
         ::close(fd);
     }
     for (auto& p : {joined, bare}) {
         int fd = open_ro(p);
-        CHECK(receipt_trailer::read_content(fd, p) == content);
+        CHECK(receipt_trailer::read_content(fd, *e.id, p) == content);
         ::close(fd);
     }
     int fd = open_ro(bare);
-    CHECK_THROWS_AS(receipt_trailer::read_envelope(fd, bare), Error);
+    CHECK_THROWS_AS(receipt_trailer::read_envelope(fd, *e.id, bare), Error);
     ::close(fd);
 }
 

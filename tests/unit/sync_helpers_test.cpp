@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <dirent.h>
 #include <fcntl.h>
+#include <set>
 #include <string>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,14 +16,15 @@ using namespace mta;
 
 namespace {
 
-int threads_of_this_process() {
-    int n = 0;
+// The thread ids of this process.
+std::set<std::string> threads_of_this_process() {
+    std::set<std::string> ids;
     DIR* d = opendir("/proc/self/task");
-    if (!d) return -1;
+    if (!d) return ids;
     while (struct dirent* e = readdir(d))
-        if (e->d_name[0] != '.') ++n;
+        if (e->d_name[0] != '.') ids.insert(e->d_name);
     closedir(d);
-    return n;
+    return ids;
 }
 
 std::vector<int> temp_files(int n) {
@@ -56,17 +58,22 @@ TEST_CASE("fsync_all syncs each descriptor and reports each error", "[durable][s
 
 TEST_CASE("fsync_all keeps its threads instead of making new ones", "[durable][sync]") {
     auto fds = temp_files(4);
-    sync_helpers::fsync_all(fds);
-    int after_first = threads_of_this_process();
-    for (int i = 0; i < 200; ++i) REQUIRE(sync_helpers::fsync_all(fds) == std::vector<int>(4, 0));
-    CHECK(threads_of_this_process() == after_first);
-    // A child made by fork has none of them, and makes its own.
+    // In a child made by fork, which starts with none of its parent's
+    // helpers: they appear with the first call and stay the same.
     pid_t pid = fork();
     REQUIRE(pid >= 0);
-    if (pid == 0) _exit(sync_helpers::fsync_all(fds) == std::vector<int>(4, 0) ? 0 : 1);
+    if (pid == 0) {
+        auto before = threads_of_this_process();
+        if (sync_helpers::fsync_all(fds) != std::vector<int>(4, 0)) _exit(1);
+        auto after_first = threads_of_this_process();
+        if (after_first.size() <= before.size()) _exit(2);  // no helper kept
+        for (int i = 0; i < 200; ++i)
+            if (sync_helpers::fsync_all(fds) != std::vector<int>(4, 0)) _exit(1);
+        _exit(threads_of_this_process() == after_first ? 0 : 3);  // 3: threads made anew
+    }
     int status = 0;
     waitpid(pid, &status, 0);
-    CHECK(WIFEXITED(status));
+    REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
     for (int fd : fds) close(fd);
 }
