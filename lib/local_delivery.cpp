@@ -18,9 +18,10 @@
 #include <functional>
 #include <grp.h>
 #include <map>
+#include <memory>
 #include <optional>
-#include <set>
 #include <sys/stat.h>
+#include <tuple>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -64,65 +65,104 @@ Status decode(const std::string& line) {
     return s;
 }
 
-// Runs fn with the owner's rights: in a child that has dropped root for
-// good when we are root and the owner is not, else right here.
-Status run_as(const Owner& o, const std::function<Status()>& fn) {
-    if (::geteuid() != 0 || o.uid == 0) return guarded(fn);
+// Runs fn, which gives n statuses, with the owner's rights: in a child that
+// has dropped root for good when we are root and the owner is not, else
+// right here. What fn throws becomes each status; those a child did not
+// report (it died) are temporary.
+std::vector<Status> run_as(const Owner& o, size_t n, const std::function<std::vector<Status>()>& fn) {
+    auto all = [&] {
+        std::vector<Status> s;
+        try {
+            s = fn();
+        } catch (const Error& e) {
+            s.assign(n, e.status());
+        } catch (const std::exception& e) {
+            s.assign(n, Status::temporary(451, "4.3.0", e.what()));
+        }
+        s.resize(n, Status::temporary(451, "4.3.0", "delivery gave no status"));
+        return s;
+    };
+    if (::geteuid() != 0 || o.uid == 0) return all();
+    auto failed = [&](const char* what) {
+        return std::vector<Status>(n, Status::temporary(451, "4.3.0", std::string(what) + ": " + std::strerror(errno)));
+    };
     int p[2];
-    if (::pipe2(p, O_CLOEXEC) != 0) return Status::temporary(451, "4.3.0", std::string("pipe: ") + std::strerror(errno));
+    if (::pipe2(p, O_CLOEXEC) != 0) return failed("pipe");
     pid_t pid = ::fork();
     if (pid < 0) {
+        auto s = failed("fork");
         ::close(p[0]);
         ::close(p[1]);
-        return Status::temporary(451, "4.3.0", std::string("fork: ") + std::strerror(errno));
+        return s;
     }
     if (pid == 0) {
         ::close(p[0]);
-        Status s;
+        std::vector<Status> s;
         bool groups_ok = o.user.empty() ? ::setgroups(1, &o.gid) == 0 : ::initgroups(o.user.c_str(), o.gid) == 0;
         if (!groups_ok || ::setgid(o.gid) != 0 || ::setuid(o.uid) != 0 || ::getuid() != o.uid ||
             ::geteuid() != o.uid || ::getegid() != o.gid)
-            s = Status::temporary(451, "4.3.0", "cannot switch to uid " + std::to_string(o.uid));
+            s.assign(n, Status::temporary(451, "4.3.0", "cannot switch to uid " + std::to_string(o.uid)));
         else
-            s = guarded(fn);
-        // The steps it took first, so that the parent numbers on from there.
-        std::string line = std::to_string(durable::steps_taken()) + "\t" + encode(s) + "\n";
-        [[maybe_unused]] auto n = ::write(p[1], line.data(), line.size());
+            s = all();
+        // First the steps it took, so that the parent numbers on from there.
+        std::string out = std::to_string(durable::steps_taken()) + "\n";
+        for (auto& st : s) out += encode(st) + "\n";
+        for (size_t off = 0; off < out.size();) {
+            ssize_t w = ::write(p[1], out.data() + off, out.size() - off);
+            if (w <= 0 && errno != EINTR) break;
+            if (w > 0) off += size_t(w);
+        }
         ::_exit(0);
     }
     ::close(p[1]);
-    std::string line;
-    char buf[1024];
-    ssize_t n;
-    while ((n = ::read(p[0], buf, sizeof buf)) != 0) {
-        if (n < 0) {
+    std::string text;
+    char buf[4096];
+    ssize_t r;
+    while ((r = ::read(p[0], buf, sizeof buf)) != 0) {
+        if (r < 0) {
             if (errno == EINTR) continue;
             break;
         }
-        line.append(buf, size_t(n));
+        text.append(buf, size_t(r));
     }
     ::close(p[0]);
     int st;
     while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
     }
     if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) durable::child_killed();
-    if (!line.empty() && line.back() == '\n') line.pop_back();
-    size_t tab = line.find('\t');
-    if (tab == std::string::npos) return decode(line);
-    durable::continue_steps(std::atol(line.substr(0, tab).c_str()));
-    return decode(line.substr(tab + 1));
+    std::vector<std::string> lines;
+    for (size_t pos = 0, nl; (nl = text.find('\n', pos)) != std::string::npos; pos = nl + 1)
+        lines.push_back(text.substr(pos, nl - pos));
+    if (!lines.empty()) durable::continue_steps(std::atol(lines[0].c_str()));
+    std::vector<Status> out;
+    for (size_t i = 0; i < n; ++i) out.push_back(decode(i + 1 < lines.size() ? lines[i + 1] : ""));
+    return out;
 }
 
-// A Maildir whose new/ is still to be synced, and whose rights to do it with.
-struct Unsynced {
+Status run_as(const Owner& o, const std::function<Status()>& fn) {
+    return run_as(o, 1, [&] { return std::vector<Status>{fn()}; })[0];
+}
+
+// A Maildir delivery of a batch, made later with the other deliveries of
+// its group to the same owner, in one child (make_maildir_deliveries).
+struct MaildirTask {
     Owner owner;
     std::string maildir;
+    std::string prefix;
+    std::shared_ptr<const std::string> data;
+};
+
+// The Maildir deliveries of a batch group so far.
+struct MaildirTasks {
+    std::vector<MaildirTask> list;
+    std::shared_ptr<const std::string> data;  // of the message being collected, once copied
+    size_t bytes = 0;                         // of the messages copied
 };
 
 struct Attempt {
     Status status;
     std::string relay = "local";
-    std::optional<Unsynced> unsynced = {};  // left to the caller (defer_sync)
+    std::optional<size_t> task = {};  // a MaildirTasks entry, whose status is still to come
 };
 
 std::string prefix_for(const Message& m, const std::string& rcpt) {
@@ -190,20 +230,25 @@ std::optional<Status> create_spool_mailbox(const Delivery& d) {
     return std::nullopt;
 }
 
-// One delivery. With defer_sync, a Maildir delivery leaves new/ to the
-// caller (Attempt::unsynced).
-Attempt one(const Options& o, const Message& m, const Address& rcpt, const Delivery& d, bool defer_sync) {
+// One delivery. In a batch (tasks given), a Maildir delivery is only
+// recorded, to be made with its group's others.
+Attempt one(const Options& o, const Message& m, const Address& rcpt, const Delivery& d, MaildirTasks* tasks) {
     std::string rstr = rcpt.str();
     switch (d.kind) {
     case Kind::failure: return {d.failure};
-    case Kind::maildir: {
-        Attempt a{run_as(d.owner, [&] {
-            maildir::deliver(d.destination, prefix_for(m, rstr), m.data, o.resolver.hostname, !defer_sync);
+    case Kind::maildir:
+        if (tasks) {
+            if (!tasks->data) {
+                tasks->data = std::make_shared<const std::string>(m.data);
+                tasks->bytes += m.data.size();
+            }
+            tasks->list.push_back({d.owner, d.destination, prefix_for(m, rstr), tasks->data});
+            return {Status::ok(), "local", tasks->list.size() - 1};
+        }
+        return {run_as(d.owner, [&] {
+            maildir::deliver(d.destination, prefix_for(m, rstr), m.data, o.resolver.hostname);
             return Status::ok("delivered to maildir " + d.destination);
         })};
-        if (defer_sync && a.status.is_ok()) a.unsynced = Unsynced{d.owner, d.destination};
-        return a;
-    }
     case Kind::mbox:
         if (d.in_mail_spool) {
             if (auto failed = create_spool_mailbox(d)) return {*failed};
@@ -307,13 +352,78 @@ Message spooled(const Spool& spool, const QueueId& id) {
 
 namespace {
 
-// A recipient's result before it is logged and reported, with the
-// Maildirs whose new/ must be synced before it counts.
+// A batch group ends after about a second of work, or when the messages it
+// keeps for its Maildir deliveries reach this size.
+constexpr size_t group_bytes = 16 << 20;
+
+// Makes a batch group's Maildir deliveries: one child per owner (run_as)
+// makes that owner's, in order, and then syncs the new/ of each Maildir it
+// delivered to, once: a delivery counts only when its new/ is synced.
+std::vector<Status> make_maildir_deliveries(const std::vector<MaildirTask>& tasks, const std::string& hostname) {
+    std::vector<Status> out(tasks.size());
+    std::map<std::tuple<uid_t, gid_t, std::string>, std::vector<size_t>> by_owner;
+    for (size_t i = 0; i < tasks.size(); ++i) {
+        const Owner& w = tasks[i].owner;
+        by_owner[{w.uid, w.gid, w.user}].push_back(i);
+    }
+    for (auto& [key, idx] : by_owner) {
+        auto made = run_as(tasks[idx[0]].owner, idx.size(), [&] {
+            std::vector<Status> s;
+            std::map<std::string, std::vector<size_t>> delivered;  // Maildir → positions in s
+            for (size_t i : idx) {
+                const MaildirTask& t = tasks[i];
+                s.push_back(guarded([&] {
+                    maildir::deliver(t.maildir, t.prefix, *t.data, hostname, false);
+                    return Status::ok("delivered to maildir " + t.maildir);
+                }));
+                if (s.back().is_ok()) delivered[t.maildir].push_back(s.size() - 1);
+            }
+            for (auto& [dir, pos] : delivered) {
+                Status synced = guarded([&] {
+                    maildir::sync_new(dir);
+                    return Status::ok();
+                });
+                if (!synced.is_ok())
+                    for (size_t j : pos) s[j] = synced;
+            }
+            return s;
+        });
+        for (size_t j = 0; j < idx.size(); ++j) out[idx[j]] = made[j];
+    }
+    return out;
+}
+
+// A recipient's deliveries before their outcomes are combined (combine())
+// into its result, logged and reported.
 struct Pending {
-    ResultLine line;
+    ResultLine line;  // queue id, recipient; status and host by combine()
     std::time_t arrival = 0;
-    std::vector<Unsynced> unsynced;
+    std::vector<Attempt> attempts;
 };
+
+// The recipient's result from its attempts: the worst outcome, with the
+// texts of the attempts that had it; "no delivery" when there was none.
+void combine(Pending& p) {
+    ResultLine& r = p.line;
+    auto& as = p.attempts;
+    r.host = "local";
+    if (as.empty()) {
+        r.status = Status::permanent(550, "5.1.1", "no delivery for " + r.recipient);
+        return;
+    }
+    const Attempt* worst = &as[0];
+    std::string texts;
+    bool same_relay = true;
+    for (auto& a : as) {
+        if (rank(a.status) > rank(worst->status)) worst = &a;
+        same_relay = same_relay && a.relay == as[0].relay;
+    }
+    for (auto& a : as)
+        if (a.status.outcome == worst->status.outcome) texts += (texts.empty() ? "" : "; ") + a.status.text;
+    r.status = worst->status;
+    r.status.text = texts;
+    r.host = same_relay ? as[0].relay : "local";
+}
 
 // The resolver of a delivery run, or why there is none: tables that cannot
 // be read give each recipient their status. Built once per run, as it
@@ -334,7 +444,7 @@ Lookup lookup(const Options& o) {
 }
 
 std::vector<Pending> collect(const Options& o, const Lookup& lk, const Message& m,
-                             const std::vector<Address>& recipients, bool defer_sync) {
+                             const std::vector<Address>& recipients, MaildirTasks* tasks) {
     std::vector<std::vector<Attempt>> attempts(recipients.size());
     // LMTP server → (recipient index, address) pairs.
     std::map<std::string, std::vector<size_t>> lmtp;
@@ -363,7 +473,7 @@ std::vector<Pending> collect(const Options& o, const Lookup& lk, const Message& 
             } else if (d.kind == Kind::forward) {
                 forwards[d.sender].push_back(d.destination);
             } else {
-                attempts[i].push_back(one(o, m, rcpt, d, defer_sync));
+                attempts[i].push_back(one(o, m, rcpt, d, tasks));
             }
         }
         for (auto& [sender, to] : forwards) attempts[i].push_back({forward(o, m, rstr, sender, to)});
@@ -383,28 +493,9 @@ std::vector<Pending> collect(const Options& o, const Lookup& lk, const Message& 
     for (size_t i = 0; i < recipients.size(); ++i) {
         Pending p;
         p.arrival = m.arrival;
-        ResultLine& r = p.line;
-        r.queue_id = m.queue_id.empty() ? "-" : m.queue_id;
-        r.recipient = recipients[i].str();
-        r.host = "local";
-        if (attempts[i].empty()) {
-            r.status = Status::permanent(550, "5.1.1", "no delivery for " + r.recipient);
-        } else {
-            const Attempt* worst = &attempts[i][0];
-            std::string texts;
-            bool same_relay = true;
-            for (auto& a : attempts[i]) {
-                if (rank(a.status) > rank(worst->status)) worst = &a;
-                same_relay = same_relay && a.relay == attempts[i][0].relay;
-            }
-            for (auto& a : attempts[i])
-                if (a.status.outcome == worst->status.outcome) texts += (texts.empty() ? "" : "; ") + a.status.text;
-            r.status = worst->status;
-            r.status.text = texts;
-            r.host = same_relay ? attempts[i][0].relay : "local";
-            for (auto& a : attempts[i])
-                if (a.unsynced) p.unsynced.push_back(*a.unsynced);
-        }
+        p.line.queue_id = m.queue_id.empty() ? "-" : m.queue_id;
+        p.line.recipient = recipients[i].str();
+        p.attempts = std::move(attempts[i]);
         out.push_back(std::move(p));
     }
     return out;
@@ -412,12 +503,15 @@ std::vector<Pending> collect(const Options& o, const Lookup& lk, const Message& 
 
 // One --batch job, never throwing: a message that cannot be read fails each
 // recipient with its status, a malformed recipient fails alone.
-std::vector<Pending> collect_job(const Options& o, const Lookup& lk, const Spool& spool, const BatchJob& job) {
+// Its Maildir deliveries join tasks.
+std::vector<Pending> collect_job(const Options& o, const Lookup& lk, const Spool& spool, const BatchJob& job,
+                                 MaildirTasks& tasks) {
     std::vector<Pending> out;
     auto failed = [&](const std::string& rcpt, const Status& st, std::time_t arrival) {
         Pending p;
         p.line = ResultLine{job.id, rcpt, st, "local"};
         p.arrival = arrival;
+        p.attempts.push_back({st});
         return p;
     };
     Message m;
@@ -441,10 +535,15 @@ std::vector<Pending> collect_job(const Options& o, const Lookup& lk, const Spool
         }
     }
     std::vector<Pending> done;
+    size_t tasks_before = tasks.list.size();
+    tasks.data.reset();
     try {
-        done = collect(o, lk, m, good, true);
+        done = collect(o, lk, m, good, &tasks);
     } catch (const std::exception& e) {
-        // Nothing reported is lost: these recipients are tried again.
+        // Nothing reported is lost: these recipients are tried again, and
+        // none of their deliveries is made now.
+        tasks.list.resize(tasks_before);
+        done.clear();
         for (auto& r : good) done.push_back(failed(r.str(), Status::temporary(451, "4.3.0", e.what()), m.arrival));
     }
     size_t k = 0;
@@ -457,7 +556,8 @@ std::vector<Pending> collect_job(const Options& o, const Lookup& lk, const Spool
 std::vector<ResultLine> deliver(const Options& o, const Message& m, const std::vector<Address>& recipients) {
     std::vector<ResultLine> out;
     std::time_t now = clock::now();
-    for (auto& p : collect(o, lookup(o), m, recipients, false)) {
+    for (auto& p : collect(o, lookup(o), m, recipients, nullptr)) {
+        combine(p);
         log_result(p.line, p.arrival, now);
         out.push_back(std::move(p.line));
     }
@@ -478,38 +578,27 @@ void deliver_batch(const Options& o, const Spool& spool, const std::vector<Batch
     }
     using steady = std::chrono::steady_clock;
     std::vector<Pending> group;
+    MaildirTasks tasks;
     auto started = steady::now();
     auto finish_group = [&] {
-        // Each Maildir's new/ once, with its owner's rights, as the
-        // deliveries into it were made.
-        std::map<std::pair<uid_t, std::string>, Status> synced;
-        for (auto& p : group)
-            for (auto& u : p.unsynced) {
-                auto key = std::make_pair(u.owner.uid, u.maildir);
-                if (!synced.count(key))
-                    synced[key] = run_as(u.owner, [&] {
-                        maildir::sync_new(u.maildir);
-                        return Status::ok("synced");
-                    });
-            }
+        auto made = make_maildir_deliveries(tasks.list, o.resolver.hostname);
         std::time_t now = clock::now();
         for (auto& p : group) {
-            for (auto& u : p.unsynced) {
-                const Status& st = synced[std::make_pair(u.owner.uid, u.maildir)];
-                if (!st.is_ok()) {
-                    p.line.status = st;
-                    break;
-                }
-            }
+            for (auto& a : p.attempts)
+                if (a.task) a.status = made[*a.task];
+            combine(p);
             log_result(p.line, p.arrival, now);
             report(p.line);
         }
         group.clear();
+        tasks = MaildirTasks{};
         started = steady::now();
     };
     for (size_t k = 0; k < jobs.size(); ++k) {
-        for (auto& p : collect_job(o, lk, spool, jobs[k])) group.push_back(std::move(p));
-        if (k + 1 == jobs.size() || steady::now() - started >= std::chrono::seconds(1)) finish_group();
+        for (auto& p : collect_job(o, lk, spool, jobs[k], tasks)) group.push_back(std::move(p));
+        if (k + 1 == jobs.size() || steady::now() - started >= std::chrono::seconds(1) ||
+            tasks.bytes >= group_bytes)
+            finish_group();
     }
 }
 

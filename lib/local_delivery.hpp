@@ -63,9 +63,10 @@ Message spooled(const Spool& spool, const QueueId& id);
 // recipients; report() gets one result per recipient, in order. A message
 // that cannot be read fails each of its recipients with its status, a
 // malformed recipient fails alone. The aliases and virtual tables are read
-// once for the whole batch. Maildir deliveries are grouped: new/ is
-// synced once for the messages of a group (about a second of work) before
-// their results are logged and reported.
+// once for the whole batch. Maildir deliveries are grouped (a group: about
+// a second of work, or 16 MiB of messages): the group's deliveries to one
+// owner are made by one child process, which then syncs the new/ of each
+// Maildir once, before their results are logged and reported.
 void deliver_batch(const Options& o, const Spool& spool, const std::vector<BatchJob>& jobs,
                    const std::function<void(const ResultLine&)>& report);
 

@@ -222,6 +222,33 @@ check "--batch with unreadable aliases: each recipient temporary (4.3.5), exit 7
 	test \"\$(cut -f 2-4,6 '$T/batch.out' | tr '\t\n' ' |')\" = \
 	'$b3 md@example.test temporary 4.3.5|$b3 p0@example.test temporary 4.3.5|$b4 md@example.test temporary 4.3.5|' &&
 	test $rc = 75 && test \$(ls '$M/md/Maildir/new' | wc -l) = $before"
+# A batch's Maildir deliveries are made per owner (one process each):
+# owners side by side, a Maildir that refuses (a symbolic link in the
+# way) failing only its own deliveries, and an alias that mixes Maildir
+# and mbox deliveries.
+owner2="" ouid2=$ouid
+[ -n "$owner" ] && owner2=5002:5002 ouid2=5002
+mkdir -p "$M/md2" "$M/badmd" "$T/lure"
+[ -n "$owner" ] && chown "$owner2" "$M/md2" && chown "$owner" "$M/badmd"
+ln -s "$T/lure" "$M/badmd/Maildir"
+printf 'md2@example.test  %s/md2/Maildir/  %s\nbadmd@example.test  %s/badmd/Maildir/  %s\n' \
+	"$M" "$owner2" "$M" "$owner" >> "$MTA_ROOT/etc/virtual"
+b5=$(queued batch5)
+b6=$(queued batch6)
+md_before=$(ls "$M/md/Maildir/new" | wc -l)
+box_before=$(grep -c '^From ' "$M/box/mbox")
+printf '%s\torig@example.org\tmd@example.test\tmd2@example.test\tbadmd@example.test\n%s\torig@example.org\tlist@example.test\tmd2@example.test\n' \
+	"$b5" "$b6" | deliver --batch > "$T/batch.out"
+check "--batch, two owners and a refusing Maildir: each result its own" sh -c "
+	test \"\$(cut -f 2-4 '$T/batch.out' | tr '\t\n' ' |')\" = \
+	'$b5 md@example.test ok|$b5 md2@example.test ok|$b5 badmd@example.test temporary|$b6 list@example.test ok|$b6 md2@example.test ok|'"
+check "--batch, two owners: each Maildir's files belong to its owner, all there" sh -c "
+	test \$(ls '$M/md/Maildir/new' | wc -l) = $((md_before + 2)) && test \$(ls '$M/md2/Maildir/new' | wc -l) = 2 &&
+	test \$(grep -c '^From ' '$M/box/mbox') = $((box_before + 1)) &&
+	test -z \"\$(find '$M/md2/Maildir/new' -type f ! -uid $ouid2)\" &&
+	test -z \"\$(find '$M/md/Maildir/new' -type f ! -uid $ouid)\" && test -z \"\$(ls '$T/lure')\""
+check "--batch: one process made an owner's deliveries of the batch (one pid in the names)" sh -c "
+	test \$(ls '$M/md2/Maildir/new' | sed 's/.*P\([0-9]*\)Q.*/\1/' | sort -u | wc -l) = 1"
 "$bin/mta-deliver" --batch -f a@example.org < /dev/null > /dev/null 2> "$T/err"
 check "--batch with -f: usage error, exit 64" sh -c "test $? = 64 && grep -q 'stdin, not from the command line' '$T/err'"
 
