@@ -155,8 +155,7 @@ struct MaildirTask {
 // The Maildir deliveries of a batch group so far.
 struct MaildirTasks {
     std::vector<MaildirTask> list;
-    std::shared_ptr<const std::string> data;  // of the message being collected, once copied
-    size_t bytes = 0;                         // of the messages copied
+    size_t bytes = 0;  // of the messages they keep
 };
 
 struct Attempt {
@@ -238,11 +237,8 @@ Attempt one(const Options& o, const Message& m, const Address& rcpt, const Deliv
     case Kind::failure: return {d.failure};
     case Kind::maildir:
         if (tasks) {
-            if (!tasks->data) {
-                tasks->data = std::make_shared<const std::string>(m.data);
-                tasks->bytes += m.data.size();
-            }
-            tasks->list.push_back({d.owner, d.destination, prefix_for(m, rstr), tasks->data});
+            // The message is attached when its job is collected (collect_job).
+            tasks->list.push_back({d.owner, d.destination, prefix_for(m, rstr), nullptr});
             return {Status::ok(), "local", tasks->list.size() - 1};
         }
         return {run_as(d.owner, [&] {
@@ -536,9 +532,13 @@ std::vector<Pending> collect_job(const Options& o, const Lookup& lk, const Spool
     }
     std::vector<Pending> done;
     size_t tasks_before = tasks.list.size();
-    tasks.data.reset();
     try {
         done = collect(o, lk, m, good, &tasks);
+        if (tasks.list.size() > tasks_before) {
+            auto data = std::make_shared<const std::string>(std::move(m.data));
+            tasks.bytes += data->size();
+            for (size_t i = tasks_before; i < tasks.list.size(); ++i) tasks.list[i].data = data;
+        }
     } catch (const std::exception& e) {
         // Nothing reported is lost: these recipients are tried again, and
         // none of their deliveries is made now.

@@ -73,14 +73,29 @@ std::string unique_name(std::time_t sec, long usec, pid_t pid, unsigned long n, 
 
 std::uint64_t virtual_size(std::string_view data) {
     std::uint64_t v = data.size();
-    for (size_t i = 0; i < data.size(); ++i)
-        if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r')) ++v;
+    const char* p = data.data();
+    const char* end = p + data.size();
+    while (const void* hit = std::memchr(p, '\n', size_t(end - p))) {
+        const char* lf = static_cast<const char*>(hit);
+        if (lf == data.data() || lf[-1] != '\r') ++v;
+        p = lf + 1;
+    }
     return v;
 }
 
-std::string size_suffix(std::string_view data) {
-    return ",S=" + std::to_string(data.size()) + ",W=" + std::to_string(virtual_size(data));
+namespace {
+
+// size_suffix of prefix + message, without joining them.
+std::string size_suffix(std::string_view prefix, std::string_view message) {
+    std::uint64_t v = virtual_size(prefix) + virtual_size(message);
+    // An LF that starts the message was counted bare; a CR ending the prefix makes it CRLF.
+    if (!prefix.empty() && prefix.back() == '\r' && !message.empty() && message.front() == '\n') --v;
+    return ",S=" + std::to_string(prefix.size() + message.size()) + ",W=" + std::to_string(v);
 }
+
+}  // namespace
+
+std::string size_suffix(std::string_view data) { return size_suffix({}, data); }
 
 std::string deliver(const std::string& dir_in, std::string_view prefix, std::string_view message,
                     const std::string& hostname, bool sync_new) {
@@ -92,11 +107,6 @@ std::string deliver(const std::string& dir_in, std::string_view prefix, std::str
     durable::Fd tmp = open_dir(md.get(), "tmp", dir + "/tmp");
     durable::Fd nw = open_dir(md.get(), "new", dir + "/new");
     open_dir(md.get(), "cur", dir + "/cur");
-
-    std::string data;
-    data.reserve(prefix.size() + message.size());
-    data.append(prefix);
-    data.append(message);
 
     static unsigned long deliveries = 0;
     std::string name, tmp_path;
@@ -114,12 +124,14 @@ std::string deliver(const std::string& dir_in, std::string_view prefix, std::str
             throw Error::system("create " + tmp_path, errno);
     }
     if (!fd) refuse("cannot create a unique file in " + dir + "/tmp");
-    std::string new_name = name + size_suffix(data);
+    std::string new_name = name + size_suffix(prefix, message);
     std::string new_path = dir + "/new/" + new_name;
     try {
-        durable::write_all(fd.get(), data, tmp_path);
+        // Two writes rather than a copy of the message joined to its prefix.
+        durable::write_all(fd.get(), prefix, tmp_path);
+        durable::write_all(fd.get(), message, tmp_path);
         durable::sync(fd.get(), tmp_path);
-        if (::fstat(fd.get(), &st) != 0 || std::uint64_t(st.st_size) != data.size())
+        if (::fstat(fd.get(), &st) != 0 || std::uint64_t(st.st_size) != prefix.size() + message.size())
             throw Error::temp("size of " + tmp_path + " is not what was written");
         fd.close(tmp_path);
         durable::fault_point("link", new_path);

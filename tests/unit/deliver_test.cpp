@@ -268,6 +268,10 @@ TEST_CASE("Maildir names and sizes", "[maildir]") {
     CHECK(maildir::virtual_size("a\nb\n") == 6);
     CHECK(maildir::virtual_size("a\r\nb") == 4);
     CHECK(maildir::size_suffix("Subject: x\n\nbody\n") == ",S=17,W=20");
+    CHECK(maildir::virtual_size("") == 0);
+    CHECK(maildir::virtual_size("\n") == 2);
+    CHECK(maildir::virtual_size("\r\n") == 2);
+    CHECK(maildir::virtual_size("\n\n\r\nx\r") == 8);
 
     TempDir d;
     std::string md = d.path + "/deep/Maildir/";
@@ -282,6 +286,12 @@ TEST_CASE("Maildir names and sizes", "[maildir]") {
     CHECK((st.st_mode & 0777) == 0700);
     // tmp/ is empty again
     CHECK(std::system(("test -z \"$(ls -A '" + d.path + "/deep/Maildir/tmp')\"").c_str()) == 0);
+    // the sizes count prefix and message as one: a CR ending the prefix
+    // and an LF starting the message are one CRLF
+    for (auto [prefix, message] : {std::pair<std::string, std::string>{"P\r", "\nM\n"}, {"P\n", "\nM"}, {"", "\n"}}) {
+        std::string p = maildir::deliver(md, prefix, message, "h");
+        CHECK(p.substr(p.find(",S=")) == maildir::size_suffix(prefix + message));
+    }
     // two deliveries never share a name
     CHECK(maildir::deliver(md, "", "x", "h") != maildir::deliver(md, "", "x", "h"));
     // a symbolic link for new/ is refused
