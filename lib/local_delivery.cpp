@@ -20,8 +20,9 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <sys/stat.h>
 #include <tuple>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,14 +36,22 @@ using local_resolver::Owner;
 
 std::string lower(std::string_view s) { return aliases::lower(s); }
 
-Status guarded(const std::function<Status()>& fn) {
+// What fn throws, as the status of each of n deliveries.
+std::vector<Status> guarded(size_t n, const std::function<std::vector<Status>()>& fn) {
+    std::vector<Status> s;
     try {
-        return fn();
+        s = fn();
     } catch (const Error& e) {
-        return e.status();
+        s.assign(n, e.status());
     } catch (const std::exception& e) {
-        return Status::temporary(451, "4.3.0", e.what());
+        s.assign(n, Status::temporary(451, "4.3.0", e.what()));
     }
+    s.resize(n, Status::temporary(451, "4.3.0", "delivery gave no status"));
+    return s;
+}
+
+Status guarded(const std::function<Status()>& fn) {
+    return guarded(1, [&] { return std::vector<Status>{fn()}; })[0];
 }
 
 std::string encode(const Status& s) {
@@ -70,24 +79,13 @@ Status decode(const std::string& line) {
 // right here. What fn throws becomes each status; those a child did not
 // report (it died) are temporary.
 std::vector<Status> run_as(const Owner& o, size_t n, const std::function<std::vector<Status>()>& fn) {
-    auto all = [&] {
-        std::vector<Status> s;
-        try {
-            s = fn();
-        } catch (const Error& e) {
-            s.assign(n, e.status());
-        } catch (const std::exception& e) {
-            s.assign(n, Status::temporary(451, "4.3.0", e.what()));
-        }
-        s.resize(n, Status::temporary(451, "4.3.0", "delivery gave no status"));
-        return s;
-    };
-    if (::geteuid() != 0 || o.uid == 0) return all();
+    if (::geteuid() != 0 || o.uid == 0) return guarded(n, fn);
     auto failed = [&](const char* what) {
         return std::vector<Status>(n, Status::temporary(451, "4.3.0", std::string(what) + ": " + std::strerror(errno)));
     };
     int p[2];
     if (::pipe2(p, O_CLOEXEC) != 0) return failed("pipe");
+    pid_t parent = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) {
         auto s = failed("fork");
@@ -102,15 +100,23 @@ std::vector<Status> run_as(const Owner& o, size_t n, const std::function<std::ve
         if (!groups_ok || ::setgid(o.gid) != 0 || ::setuid(o.uid) != 0 || ::getuid() != o.uid ||
             ::geteuid() != o.uid || ::getegid() != o.gid)
             s.assign(n, Status::temporary(451, "4.3.0", "cannot switch to uid " + std::to_string(o.uid)));
+        // It holds what the parent read (other owners' messages of a batch
+        // too): no core dump or ptrace by the owner, and no deliveries
+        // left running once the parent is gone (their results would never
+        // be reported, so they would be made again). Both after setuid,
+        // which resets them.
+        else if (::prctl(PR_SET_DUMPABLE, 0) != 0 || ::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent)
+            s.assign(n, Status::temporary(451, "4.3.0", "cannot tie the delivery process to its parent"));
         else
-            s = all();
+            s = guarded(n, fn);
         // First the steps it took, so that the parent numbers on from there.
         std::string out = std::to_string(durable::steps_taken()) + "\n";
         for (auto& st : s) out += encode(st) + "\n";
         for (size_t off = 0; off < out.size();) {
             ssize_t w = ::write(p[1], out.data() + off, out.size() - off);
-            if (w <= 0 && errno != EINTR) break;
-            if (w > 0) off += size_t(w);
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) break;
+            off += size_t(w);
         }
         ::_exit(0);
     }
@@ -126,7 +132,7 @@ std::vector<Status> run_as(const Owner& o, size_t n, const std::function<std::ve
         text.append(buf, size_t(r));
     }
     ::close(p[0]);
-    int st;
+    int st = 0;
     while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
     }
     if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) durable::child_killed();
@@ -348,9 +354,14 @@ Message spooled(const Spool& spool, const QueueId& id) {
 
 namespace {
 
-// A batch group ends after about a second of work, or when the messages it
-// keeps for its Maildir deliveries reach this size.
+// A batch group ends after about a second of work, counting the Maildir
+// deliveries it has recorded at the time the last group's took each, or
+// when the messages it keeps for them reach group_bytes. Results are
+// reported a group at a time: what a run that dies has delivered but not
+// reported is delivered again, so a group stays small.
 constexpr size_t group_bytes = 16 << 20;
+constexpr std::chrono::duration<double> group_time = std::chrono::seconds(1);
+constexpr double first_maildir_cost = 0.01;  // seconds a delivery, until one group is timed
 
 // Makes a batch group's Maildir deliveries: one child per owner (run_as)
 // makes that owner's, in order, and then syncs the new/ of each Maildir it
@@ -540,8 +551,9 @@ std::vector<Pending> collect_job(const Options& o, const Lookup& lk, const Spool
             for (size_t i = tasks_before; i < tasks.list.size(); ++i) tasks.list[i].data = data;
         }
     } catch (const std::exception& e) {
-        // Nothing reported is lost: these recipients are tried again, and
-        // none of their deliveries is made now.
+        // Nothing reported is lost: these recipients are tried again (what
+        // was already delivered to mboxes, commands or LMTP is delivered
+        // again then), and their Maildir deliveries are not made now.
         tasks.list.resize(tasks_before);
         done.clear();
         for (auto& r : good) done.push_back(failed(r.str(), Status::temporary(451, "4.3.0", e.what()), m.arrival));
@@ -579,9 +591,13 @@ void deliver_batch(const Options& o, const Spool& spool, const std::vector<Batch
     using steady = std::chrono::steady_clock;
     std::vector<Pending> group;
     MaildirTasks tasks;
+    double maildir_cost = first_maildir_cost;
     auto started = steady::now();
     auto finish_group = [&] {
+        auto t0 = steady::now();
         auto made = make_maildir_deliveries(tasks.list, o.resolver.hostname);
+        if (!made.empty())
+            maildir_cost = std::chrono::duration<double>(steady::now() - t0).count() / double(made.size());
         std::time_t now = clock::now();
         for (auto& p : group) {
             for (auto& a : p.attempts)
@@ -596,9 +612,8 @@ void deliver_batch(const Options& o, const Spool& spool, const std::vector<Batch
     };
     for (size_t k = 0; k < jobs.size(); ++k) {
         for (auto& p : collect_job(o, lk, spool, jobs[k], tasks)) group.push_back(std::move(p));
-        if (k + 1 == jobs.size() || steady::now() - started >= std::chrono::seconds(1) ||
-            tasks.bytes >= group_bytes)
-            finish_group();
+        auto work = steady::now() - started + std::chrono::duration<double>(maildir_cost * double(tasks.list.size()));
+        if (k + 1 == jobs.size() || work >= group_time || tasks.bytes >= group_bytes) finish_group();
     }
 }
 

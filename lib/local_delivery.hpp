@@ -64,7 +64,8 @@ Message spooled(const Spool& spool, const QueueId& id);
 // that cannot be read fails each of its recipients with its status, a
 // malformed recipient fails alone. The aliases and virtual tables are read
 // once for the whole batch. Maildir deliveries are grouped (a group: about
-// a second of work, or 16 MiB of messages): the group's deliveries to one
+// a second of work, the Maildir deliveries counted at what the last
+// group's took, or 16 MiB of messages): the group's deliveries to one
 // owner are made by one child process, which then syncs the new/ of each
 // Maildir once, before their results are logged and reported.
 void deliver_batch(const Options& o, const Spool& spool, const std::vector<BatchJob>& jobs,
