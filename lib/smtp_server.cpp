@@ -7,6 +7,7 @@
 #include "spool.hpp"
 
 #include <csignal>
+#include <memory>
 #include <optional>
 #include <unistd.h>
 
@@ -59,7 +60,9 @@ private:
 
 // The session loop: send replies, read input, until the session ends.
 int run(Connection& conn, smtp::Session& s, const ServerSettings& st, std::int64_t session_end) {
-    std::string buf(64 * 1024, '\0');
+    // Not zeroed: only what a read wrote is looked at.
+    constexpr size_t buf_size = 64 * 1024;
+    auto buf = std::make_unique_for_overwrite<char[]>(buf_size);
     auto deadline = [&](int seconds) { return std::min(monotonic_ms() + std::int64_t(seconds) * 1000, session_end); };
     const Peer& peer = s.peer();
     while (true) {
@@ -82,7 +85,7 @@ int run(Connection& conn, smtp::Session& s, const ServerSettings& st, std::int64
             continue;
         }
         size_t got = 0;
-        auto io = conn.read(buf.data(), buf.size(), got, deadline(s.in_data() ? st.data_timeout : st.command_timeout));
+        auto io = conn.read(buf.get(), buf_size, got, deadline(s.in_data() ? st.data_timeout : st.command_timeout));
         if (io == Connection::Io::timeout) {
             s.timeout();
             continue;
@@ -92,7 +95,7 @@ int run(Connection& conn, smtp::Session& s, const ServerSettings& st, std::int64
             s.lost_connection();
             return 0;
         }
-        s.feed(std::string_view(buf.data(), got));
+        s.feed(std::string_view(buf.get(), got));
     }
 }
 
