@@ -65,10 +65,17 @@ bool Listener::wait(int seconds) {
         if (n < 0 && errno != EINTR) break;
         pulled = n > 0 && (p.revents & POLLIN);
     }
-    char buf[512];
-    while (::read(read_.get(), buf, sizeof buf) > 0) {
-    }
+    drain();
     return pulled;
+}
+
+bool Listener::pulled() { return listening() && drain(); }
+
+bool Listener::drain() {
+    char buf[512];
+    bool any = false;
+    while (::read(read_.get(), buf, sizeof buf) > 0) any = true;
+    return any;
 }
 
 }  // namespace mta::queue_trigger
