@@ -319,35 +319,26 @@ PassResult QueueRunner::run(const std::function<bool()>& queued) {
     size_t chunk = std::max<size_t>(1, cfg_.chunk);
     for (size_t i = 0; i < due.size(); i += chunk)
         chunks.emplace_back(due.begin() + long(i), due.begin() + long(std::min(due.size(), i + chunk)));
-    // The messages this pass has claimed. Only those: one whose claim
-    // failed may be a commit not yet finished, whose pull is still to come.
-    std::set<std::string> claimed;
-    auto prepare_chunk = [&](const std::vector<QueueId>& ids, std::time_t at, PassResult& r) {
-        auto c = prepare(ids, at, r);
-        if (queued)
-            for (auto& w : c->works) claimed.insert(w->env.id->str());
-        return c;
-    };
-    // The messages queued meanwhile, not claimed yet: the next chunk, when
-    // there is no other.
+    // The messages queued meanwhile: the next chunk, when there is no other.
+    std::set<std::string> seen;
+    if (queued)
+        for (auto& id : due) seen.insert(id.str());
     auto newly_due = [&](std::time_t& at) {
         std::vector<QueueId> ids;
-        // The time is taken after the FIFO is read: a message whose pull
-        // was read has a next attempt no later than that.
-        if (!queued || clock::now() - now >= pass_extension || !queued()) return ids;
         at = clock::now();
+        if (!queued || at - now >= pass_extension || !queued()) return ids;
         for (auto& id : spool_.due(at))
-            if (ids.size() < chunk && !claimed.count(id.str())) ids.push_back(id);
+            if (ids.size() < chunk && seen.insert(id.str()).second) ids.push_back(id);
         return ids;
     };
     // The next chunk of the pass, or null.
     auto prepare_next = [&](size_t k, PassResult& r) -> std::unique_ptr<Chunk> {
-        if (k + 1 < chunks.size()) return prepare_chunk(chunks[k + 1], now, r);
+        if (k + 1 < chunks.size()) return prepare(chunks[k + 1], now, r);
         std::time_t at;
         auto ids = newly_due(at);
         if (ids.empty()) return nullptr;
         chunks.push_back(std::move(ids));
-        return prepare_chunk(chunks.back(), at, r);
+        return prepare(chunks.back(), at, r);
     };
     // While one chunk's stages run, the next chunk is claimed, read and
     // planned beside them, so the connections do not wait for that. Two
@@ -356,7 +347,7 @@ PassResult QueueRunner::run(const std::function<bool()>& queued) {
     struct rlimit rl;
     bool overlap = ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur >= 2 * chunk + 1024;
     std::unique_ptr<Chunk> current;
-    if (!chunks.empty()) current = prepare_chunk(chunks[0], now, res);
+    if (!chunks.empty()) current = prepare(chunks[0], now, res);
     for (size_t k = 0; current; ++k) {
         std::unique_ptr<Chunk> next;
         if (overlap) {

@@ -245,24 +245,6 @@ kill "$loop_pid"
 check "run --loop: a message queued while a pass delivers joins it (one pass of 2 messages)" sh -c "
 	test \$(grep -c ' ok13@example.org\$' '$STAGE_LOG') = 1 && test \$(grep -c 'queue run: ' '$LOG') = 1 &&
 	grep -q 'queue run: 2 messages, 4 sent' '$LOG'"
-# A message the pass could not claim (its commit still held the lock) is
-# taken when a later pull comes, not left for the interval.
-queue_root joinbusy
-: > "$STAGE_LOG"
-id=$(put -f ok-sender@local.test -r slow1@example.org -r slow2@example.org -r slow3@example.org)
-id2=$(put -f ok-sender@local.test -r ok14@example.org)
-flock "$SPOOL/msg/$id2" sleep 1 &
-locker=$!
-sleep 0.2
-bg "$q" run --loop 300
-loop_pid=$last_pid
-wait "$locker"
-printf 'Subject: pull\n\nx\n' | "$bin/sendmail" -f ok-sender@local.test ok15@example.org
-i=0
-while [ "$i" -lt 100 ] && [ "$(delivered "$id2" ok14@example.org)" != 1 ]; do sleep 0.1; i=$((i + 1)); done
-kill "$loop_pid"
-check "run --loop: a message locked when the pass looked is delivered at the next pull (after $i tenths of a second)" \
-	test "$i" -lt 100
 queue_root notrigger
 rm "$SPOOL/trigger"
 printf 'Subject: no fifo\n\nx\n' | "$bin/sendmail" -f ok-sender@local.test ok12@example.org
