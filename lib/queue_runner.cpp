@@ -13,7 +13,6 @@
 #include <condition_variable>
 #include <fcntl.h>
 #include <exception>
-#include <set>
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -26,8 +25,6 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 constexpr std::time_t recovery_interval = 3600;
-// How long messages queued while a pass runs may join it (run(queued)).
-constexpr std::time_t pass_extension = 60;
 
 std::string lower(std::string s) {
     for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
@@ -287,7 +284,6 @@ struct QueueRunner::Work {
 
 // One chunk of a pass: its claimed messages and what to run for them.
 struct QueueRunner::Chunk {
-    std::time_t now = 0;  // when it was claimed: what it counts as due and expired
     std::vector<std::unique_ptr<Work>> works;
     DeliveryPlan plan;
 };
@@ -295,7 +291,7 @@ struct QueueRunner::Chunk {
 QueueRunner::QueueRunner(const Spool& spool, QueueConfig config)
     : spool_(spool), cfg_(std::move(config)), network_user_(unprivileged_stage_user(spool.root())) {}
 
-PassResult QueueRunner::run(const std::function<bool()>& queued) {
+PassResult QueueRunner::run() {
     PassResult res;
     spool_.check();
     PassLock lock(spool_.root(), network_user_);
@@ -319,27 +315,6 @@ PassResult QueueRunner::run(const std::function<bool()>& queued) {
     size_t chunk = std::max<size_t>(1, cfg_.chunk);
     for (size_t i = 0; i < due.size(); i += chunk)
         chunks.emplace_back(due.begin() + long(i), due.begin() + long(std::min(due.size(), i + chunk)));
-    // The messages queued meanwhile: the next chunk, when there is no other.
-    std::set<std::string> seen;
-    if (queued)
-        for (auto& id : due) seen.insert(id.str());
-    auto newly_due = [&](std::time_t& at) {
-        std::vector<QueueId> ids;
-        at = clock::now();
-        if (!queued || at - now >= pass_extension || !queued()) return ids;
-        for (auto& id : spool_.due(at))
-            if (ids.size() < chunk && seen.insert(id.str()).second) ids.push_back(id);
-        return ids;
-    };
-    // The next chunk of the pass, or null.
-    auto prepare_next = [&](size_t k, PassResult& r) -> std::unique_ptr<Chunk> {
-        if (k + 1 < chunks.size()) return prepare(chunks[k + 1], now, r);
-        std::time_t at;
-        auto ids = newly_due(at);
-        if (ids.empty()) return nullptr;
-        chunks.push_back(std::move(ids));
-        return prepare(chunks.back(), at, r);
-    };
     // While one chunk's stages run, the next chunk is claimed, read and
     // planned beside them, so the connections do not wait for that. Two
     // chunks hold a descriptor per message: without room for them, one
@@ -348,20 +323,21 @@ PassResult QueueRunner::run(const std::function<bool()>& queued) {
     bool overlap = ::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur >= 2 * chunk + 1024;
     std::unique_ptr<Chunk> current;
     if (!chunks.empty()) current = prepare(chunks[0], now, res);
-    for (size_t k = 0; current; ++k) {
+    for (size_t k = 0; k < chunks.size(); ++k) {
         std::unique_ptr<Chunk> next;
-        if (overlap) {
+        bool has_next = k + 1 < chunks.size();
+        if (has_next && overlap) {
             PassResult pres;  // merged after the join: no shared counters
             std::exception_ptr failed;
             std::thread claimer([&] {
                 try {
-                    next = prepare_next(k, pres);
+                    next = prepare(chunks[k + 1], now, pres);
                 } catch (...) {
                     failed = std::current_exception();
                 }
             });
             try {
-                deliver(*current, current->now, res);
+                deliver(*current, now, res);
             } catch (...) {
                 claimer.join();
                 throw;
@@ -374,11 +350,9 @@ PassResult QueueRunner::run(const std::function<bool()>& queued) {
             res.bounced += pres.bounced;
             res.removed += pres.removed;
             res.notifications += pres.notifications;
-            // What was queued while the chunk was delivered.
-            if (!next) next = prepare_next(k, res);
         } else {
-            deliver(*current, current->now, res);
-            next = prepare_next(k, res);
+            deliver(*current, now, res);
+            if (has_next) next = prepare(chunks[k + 1], now, res);
         }
         current = std::move(next);
     }
@@ -433,7 +407,6 @@ void set_dsn_mark(Recipient& r, std::string v) {
 std::unique_ptr<QueueRunner::Chunk> QueueRunner::prepare(const std::vector<QueueId>& ids, std::time_t now,
                                                          PassResult& res) {
     auto chunk = std::make_unique<Chunk>();
-    chunk->now = now;
     auto& works = chunk->works;
     for (auto& id : ids) {
         auto claim = spool_.claim(id);

@@ -86,12 +86,8 @@ public:
     QueueRunner(const Spool& spool, QueueConfig config);
 
     // One pass at clock::now(). Throws Error only when the spool itself
-    // is unusable. With queued (mta-queue run --loop: whether the trigger
-    // was pulled since it was last asked), the messages that became due
-    // while the pass ran join it as a further chunk (claimed while the
-    // last one is delivered, or after it), for as long as new ones come
-    // and the pass is younger than a minute (its routes are kept that long).
-    PassResult run(const std::function<bool()>& queued = {});
+    // is unusable.
+    PassResult run();
 
     // Returns a message to its sender now: every pending recipient fails
     // with 5.0.0 and the message is reported and removed. False when the

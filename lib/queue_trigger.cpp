@@ -65,17 +65,10 @@ bool Listener::wait(int seconds) {
         if (n < 0 && errno != EINTR) break;
         pulled = n > 0 && (p.revents & POLLIN);
     }
-    drain();
-    return pulled;
-}
-
-bool Listener::pulled() { return listening() && drain(); }
-
-bool Listener::drain() {
     char buf[512];
-    bool any = false;
-    while (::read(read_.get(), buf, sizeof buf) > 0) any = true;
-    return any;
+    while (::read(read_.get(), buf, sizeof buf) > 0) {
+    }
+    return pulled;
 }
 
 }  // namespace mta::queue_trigger

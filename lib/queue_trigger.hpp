@@ -37,12 +37,8 @@ public:
     // a pass) make it return at once. A FIFO made anew since (mta-queue
     // init after it was removed) is opened first.
     bool wait(int seconds);
-    // Whether the trigger was pulled since the last wait() or pulled();
-    // empties the FIFO. Never blocks.
-    bool pulled();
 
 private:
-    bool drain();  // empties the FIFO: whether it held anything
     void open();
     std::string path_;
     durable::Fd read_;

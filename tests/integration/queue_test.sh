@@ -230,21 +230,6 @@ i=0
 while [ "$i" -lt 100 ] && [ "$(grep -c ' ok11@example.org$' "$STAGE_LOG")" != 1 ]; do sleep 0.1; i=$((i + 1)); done
 check "run --loop 300 delivers a message queued by sendmail at once (after $i tenths of a second)" test "$i" -lt 100
 kill "$loop_pid"
-# --- 8d. run --loop: what is queued while a pass delivers joins the pass ---
-queue_root join
-: > "$STAGE_LOG"
-id=$(put -f ok-sender@local.test -r slow1@example.org -r slow2@example.org -r slow3@example.org)
-bg "$q" run --loop 300
-loop_pid=$last_pid
-i=0  # until the stage of the first pass is under way (0.3 s a recipient)
-while [ "$i" -lt 100 ] && ! grep -q " $id slow1@example.org\$" "$STAGE_LOG"; do sleep 0.05; i=$((i + 1)); done
-printf 'Subject: join\n\nx\n' | "$bin/sendmail" -f ok-sender@local.test ok13@example.org
-i=0
-while [ "$i" -lt 100 ] && ! grep -q 'queue run: ' "$LOG"; do sleep 0.1; i=$((i + 1)); done
-kill "$loop_pid"
-check "run --loop: a message queued while a pass delivers joins it (one pass of 2 messages)" sh -c "
-	test \$(grep -c ' ok13@example.org\$' '$STAGE_LOG') = 1 && test \$(grep -c 'queue run: ' '$LOG') = 1 &&
-	grep -q 'queue run: 2 messages, 4 sent' '$LOG'"
 queue_root notrigger
 rm "$SPOOL/trigger"
 printf 'Subject: no fifo\n\nx\n' | "$bin/sendmail" -f ok-sender@local.test ok12@example.org

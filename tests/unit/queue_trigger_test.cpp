@@ -57,24 +57,6 @@ TEST_CASE("queue trigger: a listener wakes when pulled and waits its time otherw
     ::rmdir(d.c_str());
 }
 
-TEST_CASE("queue trigger: pulled() asks without waiting, and empties the FIFO", "[queue_trigger]") {
-    std::string d = temp_dir();
-    queue_trigger::create(d);
-    queue_trigger::Listener l(d);
-    REQUIRE(l.listening());
-    auto t0 = std::chrono::steady_clock::now();
-    CHECK_FALSE(l.pulled());
-    queue_trigger::pull(d);
-    queue_trigger::pull(d);
-    CHECK(l.pulled());
-    CHECK_FALSE(l.pulled());  // both pulls answered at once
-    queue_trigger::pull(d);
-    CHECK(l.wait(30));  // wait() sees what pulled() did not take
-    CHECK(seconds_since(t0) < 5);
-    ::unlink(queue_trigger::path(d).c_str());
-    ::rmdir(d.c_str());
-}
-
 TEST_CASE("queue trigger: a listener finds a FIFO made after it started, or made anew", "[queue_trigger]") {
     std::string d = temp_dir();
     queue_trigger::Listener l(d);

@@ -165,7 +165,7 @@ int main(int argc, char** argv) {
                                  queue_trigger::path(spool.root()), loop);
             }
             while (true) {
-                PassResult r = loop ? runner.run([&] { return trigger->pulled(); }) : runner.run();
+                PassResult r = runner.run();
                 if (r.locked_out) log::info("another queue run is active; this one stops");
                 else if (r.messages)
                     log::info("queue run: {} messages, {} sent, {} deferred, {} bounced, {} removed", r.messages,
