@@ -373,7 +373,8 @@ std::vector<Status> make_maildir_deliveries(const std::vector<MaildirTask>& task
         const Owner& w = tasks[i].owner;
         by_owner[{w.uid, w.gid, w.user}].push_back(i);
     }
-    for (auto& [key, idx] : by_owner) {
+    for (auto& entry : by_owner) {
+        const std::vector<size_t>& idx = entry.second;  // not a structured binding: lambdas capture it
         auto made = run_as(tasks[idx[0]].owner, idx.size(), [&] {
             std::vector<Status> s;
             std::map<std::string, std::vector<size_t>> delivered;  // Maildir → positions in s
@@ -385,7 +386,8 @@ std::vector<Status> make_maildir_deliveries(const std::vector<MaildirTask>& task
                 }));
                 if (s.back().is_ok()) delivered[t.maildir].push_back(s.size() - 1);
             }
-            for (auto& [dir, pos] : delivered) {
+            for (auto& [dir_name, pos] : delivered) {
+                const std::string& dir = dir_name;  // not a structured binding: the lambda captures it
                 Status synced = guarded([&] {
                     maildir::sync_new(dir);
                     return Status::ok();
