@@ -75,7 +75,9 @@ std::uint64_t virtual_size(std::string_view data) {
     std::uint64_t v = data.size();
     const char* p = data.data();
     const char* end = p + data.size();
-    while (const void* hit = std::memchr(p, '\n', size_t(end - p))) {
+    while (p < end) {  // memchr is never given a null pointer (an empty view's)
+        const void* hit = std::memchr(p, '\n', size_t(end - p));
+        if (!hit) break;
         const char* lf = static_cast<const char*>(hit);
         if (lf == data.data() || lf[-1] != '\r') ++v;
         p = lf + 1;
