@@ -15,6 +15,34 @@ wait_port() {
 # Seconds since the epoch, with nanoseconds.
 now() { date +%s.%N; }
 
+# Files are removed only after the last measurement. On ext4 without a
+# journal, creating a file skips, one by one, every inode freed in the last
+# one to six minutes in its block group (recently_deleted() in the kernel's
+# inode allocator), so a benchmark that removed 100,000 spool files, or a
+# round that emptied a Maildir, slowed every server measured after it, ours
+# and Postfix alike, by a cost that belongs to neither. bench/run sets
+# BENCH_TMP and removes it at the very end; a benchmark run alone removes
+# its own files when it exits.
+#
+# bench_tmpdir: a new directory (mode 755: Postfix runs as its own user).
+bench_tmpdir() {
+	d=$(mktemp -d "${BENCH_TMP:-${TMPDIR:-/tmp}}/mta-bench.XXXXXX") || return 1
+	chmod 755 "$d"
+	echo "$d"
+}
+# bench_discard PATH...: removes PATH now, or leaves it for bench/run.
+bench_discard() {
+	[ -n "${BENCH_TMP:-}" ] || rm -rf "$@"
+}
+# bench_empty_dir DIR: DIR empty again without removing what was in it:
+# the old directory is renamed aside (same owner and mode for the new one).
+bench_empty_dir() {
+	[ -d "$1" ] || return 0
+	n=0
+	while [ -e "$1.old$n" ]; do n=$((n + 1)); done
+	mv "$1" "$1.old$n" && mkdir "$1" && chmod --reference="$1.old$n" "$1" && chown --reference="$1.old$n" "$1"
+}
+
 # postfix_start DIR PORT [LINE]...: a Postfix instance for comparison, its
 # configuration, queue and log under DIR, smtpd on 127.0.0.1:PORT, no limits
 # on clients, no DNS for them. The main.cf lines every benchmark shares, then
