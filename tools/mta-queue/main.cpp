@@ -2,6 +2,7 @@
 #include "cli/command.hpp"
 #include "clock.hpp"
 #include "config.hpp"
+#include "heap.hpp"
 #include "log.hpp"
 #include "queue_control.hpp"
 #include "queue_runner.hpp"
@@ -148,6 +149,7 @@ int main(int argc, char** argv) {
         std::time_t now = clock::now();
         if (*run || *flush) {
             raise_file_limit();
+            if (loop) heap::keep_freed(4 << 20);  // pass after pass (lib/heap.hpp)
             if (*flush) {
                 if (!id_arg.empty()) {
                     int rc = control_exit(make_due(spool, parse_id(id_arg), now, false), id_arg);

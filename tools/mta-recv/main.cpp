@@ -3,6 +3,7 @@
 #include "cli/command.hpp"
 #include "client_peer.hpp"
 #include "config.hpp"
+#include "heap.hpp"
 #include "listener.hpp"
 #include "log.hpp"
 #include "password_file.hpp"
@@ -83,6 +84,8 @@ int main(int argc, char** argv) {
         if (!make_password_user.empty()) return make_password(make_password_user);
 
         log::open(local ? "mta/pickup" : "mta/smtpd", log_target(common.log));
+        // A worker serves one session after another (lib/heap.hpp).
+        heap::keep_freed(4 << 20);
         st.common = common;
         st.session.hostname = common.hostname;
         st.session.max_message_size = size_limit;
