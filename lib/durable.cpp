@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <memory>
 #include <string>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -106,8 +107,8 @@ Fd open_directory(const std::string& path) {
     return Fd(fd);
 }
 
-void write_all(int fd, std::string_view data, const std::string& what) {
-    fault_point("write", what);
+namespace {
+void write_fully(int fd, std::string_view data, const std::string& what) {
     while (!data.empty()) {
         ssize_t n = ::write(fd, data.data(), data.size());
         if (n < 0) {
@@ -116,6 +117,32 @@ void write_all(int fd, std::string_view data, const std::string& what) {
         }
         if (n == 0) fail("write " + what, EIO);
         data.remove_prefix(size_t(n));
+    }
+}
+}  // namespace
+
+void write_all(int fd, std::string_view data, const std::string& what) {
+    fault_point("write", what);
+    write_fully(fd, data, what);
+}
+
+void copy_file(int from, std::uint64_t size, int to, const std::string& what,
+               const std::function<void(std::string_view)>& seen) {
+    fault_point("write", what);
+    constexpr size_t piece = 64 * 1024;
+    static thread_local std::unique_ptr<char[]> buffer;
+    if (!buffer) buffer = std::make_unique_for_overwrite<char[]>(piece);
+    for (std::uint64_t done = 0; done < size;) {
+        ssize_t n = ::pread(from, buffer.get(), size_t(std::min<std::uint64_t>(piece, size - done)), off_t(done));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            fail("read the message for " + what, errno);
+        }
+        if (n == 0) fail("read the message for " + what + ": it is shorter than its size", EIO);
+        std::string_view data(buffer.get(), size_t(n));
+        seen(data);
+        write_fully(to, data, what);
+        done += std::uint64_t(n);
     }
 }
 

@@ -14,7 +14,9 @@
 // The variables are ignored in set-uid/set-gid processes.
 #pragma once
 
+#include <cstdint>
 #include <ctime>
+#include <functional>
 #include <optional>
 #include <sys/types.h>
 #include <string>
@@ -50,6 +52,14 @@ Fd create_exclusive(const std::string& path, int mode = 0600);
 Fd open_directory(const std::string& path);
 
 void write_all(int fd, std::string_view data, const std::string& what);
+// Writes the first `size` octets of the file `from` (read with pread, so
+// its offset is left alone) to `to`, a piece at a time through one buffer
+// that the process reuses, and hands each piece to `seen` before writing
+// it. Memory stays flat whatever the size, and no new pages are touched per
+// message. One fault point ("write"); a file shorter than `size` is an
+// error (451 4.3.0), as is a failed read or write.
+void copy_file(int from, std::uint64_t size, int to, const std::string& what,
+               const std::function<void(std::string_view)>& seen);
 void sync(int fd, const std::string& what);       // fsync
 void sync_directory(const std::string& path);     // open + fsync + close
 // What sync_together() makes durable: an open file, or a directory by path.

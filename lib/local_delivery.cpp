@@ -155,13 +155,15 @@ struct MaildirTask {
     Owner owner;
     std::string maildir;
     std::string prefix;
-    std::shared_ptr<const std::string> data;
+    std::shared_ptr<const std::string> data;               // the message in memory, or
+    std::shared_ptr<const Spool::ContentFile> file = {};   // in its spool file
 };
 
 // The Maildir deliveries of a batch group so far.
 struct MaildirTasks {
     std::vector<MaildirTask> list;
-    size_t bytes = 0;  // of the messages they keep
+    size_t bytes = 0;  // of the messages they keep in memory
+    size_t files = 0;  // messages they keep open in their files
 };
 
 struct Attempt {
@@ -188,15 +190,17 @@ Status forward(const Options& o, const Message& m, const std::string& rcpt, cons
         }
         env.client = "local";
         env.protocol = "local";
+        std::string storage;
+        std::string_view content = whole(m, storage);
         bool eight = false;
-        for (unsigned char c : m.data) eight = eight || c >= 0x80;
+        for (unsigned char c : content) eight = eight || c >= 0x80;
         env.body = eight ? "8BITMIME" : "7BIT";
         env.smtputf8 = env.sender.is_utf8();
         for (auto& r : env.recipients) env.smtputf8 = env.smtputf8 || r.address.is_utf8();
         Spool::Incoming in = spool.receive();
         std::string id = in.id().str();
         in.write("Delivered-To: " + rcpt + "\n");
-        in.write(m.data);
+        in.write(content);
         in.commit(std::move(env));
         log::info("{}: from={}, size={}, nrcpt={} (forwarded from {})", id, env.sender.path(), in.size(), to.size(),
                   m.queue_id);
@@ -248,7 +252,11 @@ Attempt one(const Options& o, const Message& m, const Address& rcpt, const Deliv
             return {Status::ok(), "local", tasks->list.size() - 1};
         }
         return {run_as(d.owner, [&] {
-            maildir::deliver(d.destination, prefix_for(m, rstr), m.data, o.resolver.hostname);
+            if (m.file)
+                maildir::deliver(d.destination, prefix_for(m, rstr), m.file->fd.get(), m.file->size,
+                                 o.resolver.hostname);
+            else
+                maildir::deliver(d.destination, prefix_for(m, rstr), m.data, o.resolver.hostname);
             return Status::ok("delivered to maildir " + d.destination);
         })};
     case Kind::mbox:
@@ -256,8 +264,9 @@ Attempt one(const Options& o, const Message& m, const Address& rcpt, const Deliv
             if (auto failed = create_spool_mailbox(d)) return {*failed};
         }
         return {run_as(d.owner, [&] {
-            mbox::deliver(d.destination, mbox::from_line(m.sender.str(), clock::now()), prefix_for(m, rstr), m.data,
-                          o.mbox);
+            std::string storage;
+            mbox::deliver(d.destination, mbox::from_line(m.sender.str(), clock::now()), prefix_for(m, rstr),
+                          whole(m, storage), o.mbox);
             return Status::ok("delivered to mailbox " + d.destination);
         })};
     case Kind::command:
@@ -272,7 +281,8 @@ Attempt one(const Options& o, const Message& m, const Address& rcpt, const Deliv
             c.domain = rcpt.domain().str();
             c.extension = local_resolver::extension(rcpt.local(), o.resolver.tables.delimiter);
             c.timeout = o.command_timeout;
-            return pipe_delivery::run(c, prefix_for(m, rstr), m.data);
+            std::string storage;
+            return pipe_delivery::run(c, prefix_for(m, rstr), whole(m, storage));
         })};
     case Kind::lmtp:
     case Kind::forward: break;  // batched by the caller
@@ -337,10 +347,80 @@ Address parse_recipient(std::string_view text) {
     return Address::parse(text, Address::Options{false, true, true});
 }
 
+namespace {
+
+// The first `size` octets of the file fd.
+std::string read_prefix(int fd, std::uint64_t size, const std::string& what) {
+    std::string out(size_t(size), '\0');
+    for (size_t done = 0; done < out.size();) {
+        ssize_t n = ::pread(fd, out.data() + done, out.size() - done, off_t(done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw Error::system("read " + what, errno);
+        if (n == 0) throw Error::temp("read " + what + ": shorter than its size");
+        done += size_t(n);
+    }
+    return out;
+}
+
+// Where the header section ends (after its empty line, as
+// already_delivered_to() sees it) in data, looking from the start of a line
+// at `from`; npos when data holds no end of it yet, and `from` is then
+// where its last, unfinished line starts.
+size_t header_end(std::string_view data, size_t& from) {
+    while (from < data.size()) {
+        size_t nl = data.find('\n', from);
+        if (nl == std::string_view::npos) return std::string_view::npos;
+        std::string_view line = data.substr(from, nl - from);
+        if (line.empty() || line == "\r") return nl + 1;
+        from = nl + 1;
+    }
+    return std::string_view::npos;
+}
+
+// The header section of a message in a file, read in pieces until its end
+// or header_limit octets (what lies beyond is not looked at for loops).
+constexpr size_t header_limit = 1 << 20;
+std::string read_header(int fd, std::uint64_t size, const std::string& what) {
+    std::string out;
+    constexpr size_t piece = 16 * 1024;
+    size_t from = 0;
+    while (out.size() < size && out.size() < header_limit) {
+        size_t before = out.size();
+        out.resize(before + size_t(std::min<std::uint64_t>(piece, size - before)));
+        ssize_t n = ::pread(fd, out.data() + before, out.size() - before, off_t(before));
+        int err = errno;
+        out.resize(before + size_t(std::max<ssize_t>(n, 0)));
+        if (n < 0 && err == EINTR) continue;
+        if (n < 0) throw Error::system("read " + what, err);
+        if (n == 0) throw Error::temp("read " + what + ": shorter than its size");
+        size_t end = header_end(out, from);
+        if (end != std::string_view::npos) {
+            out.resize(end);
+            break;
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string_view whole(const Message& m, std::string& storage) {
+    if (!m.file) return m.data;
+    storage = read_prefix(m.file->fd.get(), m.file->size, "queued message " + m.queue_id);
+    return storage;
+}
+
 Message spooled(const Spool& spool, const QueueId& id) {
     Message m;
     try {
-        m.data = spool.content(id);
+        auto f = std::make_shared<Spool::ContentFile>(spool.open_content(id));
+        std::string what = "queued message " + id.str();
+        if (f->size <= in_memory_limit) {
+            m.data = read_prefix(f->fd.get(), f->size, what);
+        } else {
+            m.data = read_header(f->fd.get(), f->size, what);
+            m.file = std::move(f);
+        }
     } catch (const Error& e) {
         throw Error(Status::temporary(451, "4.3.0", "cannot read queued message " + id.str() + ": " + e.status().text),
                     ex::noinput);
@@ -360,6 +440,7 @@ namespace {
 // reported a group at a time: what a run that dies has delivered but not
 // reported is delivered again, so a group stays small.
 constexpr size_t group_bytes = 16 << 20;
+constexpr size_t group_files = 256;  // descriptors held open until the group ends
 constexpr std::chrono::duration<double> group_time = std::chrono::seconds(1);
 constexpr double first_maildir_cost = 0.01;  // seconds a delivery, until one group is timed
 
@@ -381,7 +462,10 @@ std::vector<Status> make_maildir_deliveries(const std::vector<MaildirTask>& task
             for (size_t i : idx) {
                 const MaildirTask& t = tasks[i];
                 s.push_back(guarded([&] {
-                    maildir::deliver(t.maildir, t.prefix, *t.data, hostname, false);
+                    if (t.file)
+                        maildir::deliver(t.maildir, t.prefix, t.file->fd.get(), t.file->size, hostname, false);
+                    else
+                        maildir::deliver(t.maildir, t.prefix, *t.data, hostname, false);
                     return Status::ok("delivered to maildir " + t.maildir);
                 }));
                 if (s.back().is_ok()) delivered[t.maildir].push_back(s.size() - 1);
@@ -494,7 +578,8 @@ std::vector<Pending> collect(const Options& o, const Lookup& lk, const Message& 
         t.sender = m.sender.str();
         t.timeout = o.lmtp_timeout;
         for (size_t i : idx) t.recipients.push_back(recipients[i].str());
-        auto st = lmtp_client::deliver(t, m.data);
+        std::string storage;
+        auto st = lmtp_client::deliver(t, whole(m, storage));
         for (size_t k = 0; k < idx.size(); ++k) attempts[idx[k]].push_back({st[k], lmtp_client::relay_name(server)});
     }
 
@@ -547,7 +632,10 @@ std::vector<Pending> collect_job(const Options& o, const Lookup& lk, const Spool
     size_t tasks_before = tasks.list.size();
     try {
         done = collect(o, lk, m, good, &tasks);
-        if (tasks.list.size() > tasks_before) {
+        if (tasks.list.size() > tasks_before && m.file) {
+            tasks.files++;
+            for (size_t i = tasks_before; i < tasks.list.size(); ++i) tasks.list[i].file = m.file;
+        } else if (tasks.list.size() > tasks_before) {
             auto data = std::make_shared<const std::string>(std::move(m.data));
             tasks.bytes += data->size();
             for (size_t i = tasks_before; i < tasks.list.size(); ++i) tasks.list[i].data = data;
@@ -615,7 +703,8 @@ void deliver_batch(const Options& o, const Spool& spool, const std::vector<Batch
     for (size_t k = 0; k < jobs.size(); ++k) {
         for (auto& p : collect_job(o, lk, spool, jobs[k], tasks)) group.push_back(std::move(p));
         auto work = steady::now() - started + std::chrono::duration<double>(maildir_cost * double(tasks.list.size()));
-        if (k + 1 == jobs.size() || work >= group_time || tasks.bytes >= group_bytes) finish_group();
+        if (k + 1 == jobs.size() || work >= group_time || tasks.bytes >= group_bytes || tasks.files >= group_files)
+            finish_group();
     }
 }
 

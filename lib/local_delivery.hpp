@@ -23,8 +23,10 @@
 #include "result_line.hpp"
 #include "spool.hpp"
 
+#include <cstdint>
 #include <ctime>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -39,11 +41,18 @@ struct Options {
 };
 
 struct Message {
-    std::string data;     // LF line endings
+    std::string data;     // LF line endings; with `file`, the header section only
+    // A large queued message stays in its spool file: Maildir deliveries
+    // copy it from there in pieces, the others read it whole (whole()).
+    std::shared_ptr<const Spool::ContentFile> file;
     Address sender;       // may be null
     std::string queue_id; // "-" when not from the spool
     std::time_t arrival = 0;
 };
+
+// The whole content, for a delivery that takes it at once: data, or the
+// file read into `storage`.
+std::string_view whole(const Message& m, std::string& storage);
 
 // One result per recipient, in order; also logs one line per recipient.
 std::vector<ResultLine> deliver(const Options& o, const Message& m, const std::vector<Address>& recipients);
@@ -55,8 +64,10 @@ Address parse_recipient(std::string_view text);
 
 // A queued message (<spool>/msg/ID) with its arrival time, taken from the
 // id (reading the envelope for it would cost a file per message); the
-// sender is left null. Error 451 4.3.0 (EX_NOINPUT) when it cannot be
-// opened.
+// sender is left null. A message of more than in_memory_limit octets is
+// left in its file, open, with only its header section read (Message::file).
+// Error 451 4.3.0 (EX_NOINPUT) when it cannot be opened.
+constexpr std::uint64_t in_memory_limit = 64 * 1024;
 Message spooled(const Spool& spool, const QueueId& id);
 
 // mta-deliver --batch: each job's message from the spool to its
@@ -65,7 +76,8 @@ Message spooled(const Spool& spool, const QueueId& id);
 // malformed recipient fails alone. The aliases and virtual tables are read
 // once for the whole batch. Maildir deliveries are grouped (a group: about
 // a second of work, the Maildir deliveries counted at what the last
-// group's took, or 16 MiB of messages): the group's deliveries to one
+// group's took, or 16 MiB of messages in memory, or 256 left in their
+// files): the group's deliveries to one
 // owner are made by one child process, which then syncs the new/ of each
 // Maildir once, before their results are logged and reported.
 void deliver_batch(const Options& o, const Spool& spool, const std::vector<BatchJob>& jobs,

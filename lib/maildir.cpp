@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <functional>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -71,36 +72,43 @@ std::string unique_name(std::time_t sec, long usec, pid_t pid, unsigned long n, 
            "." + escape_host(host);
 }
 
-std::uint64_t virtual_size(std::string_view data) {
-    std::uint64_t v = data.size();
+void VirtualSize::add(std::string_view data) {
+    size_ += data.size();
     const char* p = data.data();
     const char* end = p + data.size();
+    char before = last_;
     while (p < end) {  // memchr is never given a null pointer (an empty view's)
         const void* hit = std::memchr(p, '\n', size_t(end - p));
         if (!hit) break;
         const char* lf = static_cast<const char*>(hit);
-        if (lf == data.data() || lf[-1] != '\r') ++v;
+        if ((lf == data.data() ? before : lf[-1]) != '\r') ++bare_lf_;
         p = lf + 1;
     }
-    return v;
+    if (!data.empty()) last_ = data.back();
+}
+
+std::string VirtualSize::suffix() const {
+    return ",S=" + std::to_string(size_) + ",W=" + std::to_string(size_ + bare_lf_);
+}
+
+std::uint64_t virtual_size(std::string_view data) {
+    VirtualSize v;
+    v.add(data);
+    return v.value();
+}
+
+std::string size_suffix(std::string_view data) {
+    VirtualSize v;
+    v.add(data);
+    return v.suffix();
 }
 
 namespace {
 
-// size_suffix of prefix + message, without joining them.
-std::string size_suffix(std::string_view prefix, std::string_view message) {
-    std::uint64_t v = virtual_size(prefix) + virtual_size(message);
-    // An LF that starts the message was counted bare; a CR ending the prefix makes it CRLF.
-    if (!prefix.empty() && prefix.back() == '\r' && !message.empty() && message.front() == '\n') --v;
-    return ",S=" + std::to_string(prefix.size() + message.size()) + ",W=" + std::to_string(v);
-}
-
-}  // namespace
-
-std::string size_suffix(std::string_view data) { return size_suffix({}, data); }
-
-std::string deliver(const std::string& dir_in, std::string_view prefix, std::string_view message,
-                    const std::string& hostname, bool sync_new) {
+// A delivery into the Maildir dir: `write` puts the message into the open
+// tmp/ file and counts it in the VirtualSize it is given.
+std::string deliver_with(const std::string& dir_in, const std::string& hostname, bool sync_new,
+                         const std::function<void(int fd, const std::string& tmp_path, VirtualSize&)>& write) {
     std::string dir = without_trailing_slashes(dir_in);
     if (dir.empty() || dir[0] != '/') refuse("Maildir path must be absolute: " + dir_in);
     struct stat st;
@@ -126,14 +134,14 @@ std::string deliver(const std::string& dir_in, std::string_view prefix, std::str
             throw Error::system("create " + tmp_path, errno);
     }
     if (!fd) refuse("cannot create a unique file in " + dir + "/tmp");
-    std::string new_name = name + size_suffix(prefix, message);
-    std::string new_path = dir + "/new/" + new_name;
+    std::string new_name, new_path;
     try {
-        // Two writes rather than a copy of the message joined to its prefix.
-        durable::write_all(fd.get(), prefix, tmp_path);
-        durable::write_all(fd.get(), message, tmp_path);
+        VirtualSize v;
+        write(fd.get(), tmp_path, v);
+        new_name = name + v.suffix();
+        new_path = dir + "/new/" + new_name;
         durable::sync(fd.get(), tmp_path);
-        if (::fstat(fd.get(), &st) != 0 || std::uint64_t(st.st_size) != prefix.size() + message.size())
+        if (::fstat(fd.get(), &st) != 0 || std::uint64_t(st.st_size) != v.size())
             throw Error::temp("size of " + tmp_path + " is not what was written");
         fd.close(tmp_path);
         durable::fault_point("link", new_path);
@@ -157,6 +165,28 @@ std::string deliver(const std::string& dir_in, std::string_view prefix, std::str
     }
     if (sync_new) durable::sync(nw.get(), dir + "/new");
     return new_path;
+}
+
+}  // namespace
+
+std::string deliver(const std::string& dir, std::string_view prefix, std::string_view message,
+                    const std::string& hostname, bool sync_new) {
+    return deliver_with(dir, hostname, sync_new, [&](int fd, const std::string& tmp_path, VirtualSize& v) {
+        // Two writes rather than a copy of the message joined to its prefix.
+        durable::write_all(fd, prefix, tmp_path);
+        v.add(prefix);
+        durable::write_all(fd, message, tmp_path);
+        v.add(message);
+    });
+}
+
+std::string deliver(const std::string& dir, std::string_view prefix, int message_fd, std::uint64_t message_size,
+                    const std::string& hostname, bool sync_new) {
+    return deliver_with(dir, hostname, sync_new, [&](int fd, const std::string& tmp_path, VirtualSize& v) {
+        durable::write_all(fd, prefix, tmp_path);
+        v.add(prefix);
+        durable::copy_file(message_fd, message_size, fd, tmp_path, [&](std::string_view piece) { v.add(piece); });
+    });
 }
 
 void sync_new(const std::string& dir_in) {

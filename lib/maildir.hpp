@@ -30,6 +30,21 @@ std::string escape_host(std::string_view host);
 // "<sec>.M<usec>P<pid>Q<n>.<host>" with the host escaped.
 std::string unique_name(std::time_t sec, long usec, pid_t pid, unsigned long n, std::string_view host);
 
+// The sizes of a message given in pieces: octets, and octets with every
+// bare LF counted as CRLF (Dovecot's W= value). A piece that starts with
+// LF after one that ended with CR makes a CRLF, as in the joined octets.
+class VirtualSize {
+public:
+    void add(std::string_view piece);
+    std::uint64_t size() const { return size_; }
+    std::uint64_t value() const { return size_ + bare_lf_; }
+    std::string suffix() const;  // ",S=<size>,W=<value>"
+
+private:
+    std::uint64_t size_ = 0, bare_lf_ = 0;
+    char last_ = 0;
+};
+
 // Size of data with every bare LF counted as CRLF (Dovecot's W= value).
 std::uint64_t virtual_size(std::string_view data);
 
@@ -41,6 +56,12 @@ std::string size_suffix(std::string_view data);
 // link or a foreign owner in the way). With sync_new false the caller
 // syncs new/ (sync_new()) before the delivery counts, once for several.
 std::string deliver(const std::string& dir, std::string_view prefix, std::string_view message,
+                    const std::string& hostname, bool sync_new = true);
+
+// The same, the message being the first message_size octets of the open
+// file message_fd, copied in pieces (durable::copy_file): a large message
+// is never held in memory.
+std::string deliver(const std::string& dir, std::string_view prefix, int message_fd, std::uint64_t message_size,
                     const std::string& hostname, bool sync_new = true);
 
 // fsync of dir/new, opened as deliver() opens it (no symbolic links, the

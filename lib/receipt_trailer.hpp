@@ -16,6 +16,7 @@
 
 #include "envelope.hpp"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,5 +42,9 @@ Envelope read_envelope(int fd, const QueueId& id, const std::string& what);
 
 // The content of a msg/ file, without its trailer.
 std::string read_content(int fd, const QueueId& id, const std::string& what);
+
+// The length of a msg/ file's content, from its trailer (the file's size
+// when it has none), without reading the content.
+std::uint64_t content_size(int fd, const QueueId& id, const std::string& what);
 
 }  // namespace mta::receipt_trailer

@@ -205,12 +205,25 @@ std::optional<Envelope> Spool::load(const QueueId& id) const {
     return std::nullopt;
 }
 
-std::string Spool::content(const QueueId& id) const {
-    std::string p = path("msg", id);
+namespace {
+durable::Fd open_msg(const std::string& p) {
     int fd = ::open(p.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) throw Error::system("open " + p, errno);
-    durable::Fd owned(fd);
-    return receipt_trailer::read_content(fd, id, p);
+    return durable::Fd(fd);
+}
+}  // namespace
+
+std::string Spool::content(const QueueId& id) const {
+    std::string p = path("msg", id);
+    durable::Fd fd = open_msg(p);
+    return receipt_trailer::read_content(fd.get(), id, p);
+}
+
+Spool::ContentFile Spool::open_content(const QueueId& id) const {
+    std::string p = path("msg", id);
+    ContentFile f{open_msg(p), 0};
+    f.size = receipt_trailer::content_size(f.fd.get(), id, p);
+    return f;
 }
 
 bool Spool::is_held(const QueueId& id) const { return exists(path("hold", id)); }

@@ -94,6 +94,13 @@ public:
     // The content (msg/<id> without its trailer), read without a claim, for a stage the runner
     // gave the id. Error (4.3.0) when it cannot be read.
     std::string content(const QueueId& id) const;
+    // The same, as an open file for a reader that takes it in pieces
+    // (pread): msg/<id>, and the length of its content, the trailer left out.
+    struct ContentFile {
+        durable::Fd fd;
+        std::uint64_t size = 0;
+    };
+    ContentFile open_content(const QueueId& id) const;
     // Replaces the envelope atomically; its mtime becomes next_attempt.
     void update(const Envelope& e) const;
     // update() for several envelopes with one wait for the disk: the new

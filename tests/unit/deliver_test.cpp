@@ -10,10 +10,12 @@
 #include "maildir.hpp"
 #include "mbox.hpp"
 #include "pipe_delivery.hpp"
+#include "receipt_trailer.hpp"
 #include "virtual_table.hpp"
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <fcntl.h>
 #include <fstream>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -455,4 +457,95 @@ TEST_CASE("a queued message's arrival time comes from its id, without the envelo
     CHECK(m.queue_id == id.str());
     CHECK(m.data == "Subject: x\n\ny\n");
     CHECK(m.sender.is_null());
+}
+
+TEST_CASE("Maildir sizes counted in pieces are those of the joined octets", "[maildir]") {
+    std::string text = "a\r\n\nb\r\r\n\n\rx\n\n";
+    for (size_t cut1 = 0; cut1 <= text.size(); ++cut1)
+        for (size_t cut2 = cut1; cut2 <= text.size(); ++cut2) {
+            maildir::VirtualSize v;
+            v.add(text.substr(0, cut1));
+            v.add(text.substr(cut1, cut2 - cut1));
+            v.add(text.substr(cut2));
+            CHECK(v.value() == maildir::virtual_size(text));
+            CHECK(v.suffix() == maildir::size_suffix(text));
+        }
+}
+
+TEST_CASE("a Maildir delivery from a file is the delivery of its octets", "[maildir]") {
+    TempDir d;
+    // Larger than one piece of durable::copy_file, with a CR LF across
+    // the edge between pieces, and a tail that is not the message's.
+    std::string message = "Subject: big\n\n" + std::string(65536 - 15, 'x') + "\r\n" + std::string(70000, 'y') + "\n";
+    std::string file = d.write("content", message + "not the message");
+    int fd = ::open(file.c_str(), O_RDONLY);
+    REQUIRE(fd >= 0);
+    std::string from_file = maildir::deliver(d.path + "/md/", "Return-Path: <a@b>\r", fd, message.size(), "h");
+    std::string from_memory = maildir::deliver(d.path + "/md2/", "Return-Path: <a@b>\r", message, "h");
+    auto read = [](const std::string& p) {
+        std::ifstream in(p);
+        return std::string((std::istreambuf_iterator<char>(in)), {});
+    };
+    CHECK(read(from_file) == "Return-Path: <a@b>\r" + message);
+    CHECK(from_file.substr(from_file.find(",S=")) == from_memory.substr(from_memory.find(",S=")));
+    // A file shorter than the size it was given for: refused, nothing in new/.
+    CHECK_THROWS_AS(maildir::deliver(d.path + "/md3/", "", fd, message.size() + 100, "h"), Error);
+    CHECK(std::system(("test -z \"$(find '" + d.path + "/md3/new' '" + d.path + "/md3/tmp' -type f)\"").c_str()) == 0);
+    ::close(fd);
+}
+
+TEST_CASE("a large queued message stays in its file, with its header section read", "[deliver]") {
+    log::open("test", "file:/dev/null");
+    TempDir d;
+    ::chmod(d.path.c_str(), 0755);
+    ::mkdir((d.path + "/spool").c_str(), 0700);
+    ::mkdir((d.path + "/spool/msg").c_str(), 0700);
+    Spool spool(d.path + "/spool");
+    auto queue = [&](const std::string& header, const std::string& body) {
+        QueueId id = QueueId::generate();
+        Envelope e;
+        e.id = id;
+        e.sender = A("a@example.org");
+        e.size = header.size() + 1 + body.size() + 1;
+        std::ofstream(spool.path("msg", id)) << header << "\n" << body << "\n" << receipt_trailer::make(e);
+        return id;
+    };
+    std::string body(local_delivery::in_memory_limit, 'z');
+    QueueId id = queue("Subject: large\nDelivered-To: loop@local.example\n", body);
+    auto m = local_delivery::spooled(spool, id);
+    REQUIRE(m.file);
+    CHECK(m.file->size == 48 + body.size() + 2);
+    CHECK(m.data == "Subject: large\nDelivered-To: loop@local.example\n\n");
+    std::string storage;
+    CHECK(local_delivery::whole(m, storage) == "Subject: large\nDelivered-To: loop@local.example\n\n" + body + "\n");
+    // At the limit a message is read whole.
+    auto small = local_delivery::spooled(spool, queue("S:", std::string(local_delivery::in_memory_limit - 4, 'z')));
+    CHECK_FALSE(small.file);
+    CHECK(small.data.size() == local_delivery::in_memory_limit);
+
+    // Delivered by a batch: into the Maildir whole; the loop found in the header.
+    // Run by root, the delivery runs as the table's owner or nobody: any user may make the Maildir.
+    ::mkdir((d.path + "/mail").c_str(), 0777);
+    ::chmod((d.path + "/mail").c_str(), 0777);
+    std::string md = d.path + "/mail/md/";
+    d.write("virtual", "box@local.example " + md + "\nloop@local.example " + md + "\n");
+    local_delivery::Options o;
+    o.resolver.tables = local_recipient::Tables{d.path + "/aliases", d.path + "/virtual", "+", false};
+    o.resolver.local_domains = {"local.example"};
+    o.resolver.hostname = "mx.local.example";
+    std::vector<BatchJob> jobs{{id.str(), "a@example.org", {"box@local.example", "loop@local.example"}}};
+    std::vector<std::string> out;
+    local_delivery::deliver_batch(o, spool, jobs, [&](const ResultLine& r) {
+        out.push_back(r.recipient + " " + std::string(to_string(r.status.outcome)) + " " + r.status.enhanced);
+        UNSCOPED_INFO(r.status.text);  // why, when it fails
+    });
+    CHECK(out == std::vector<std::string>{"box@local.example ok 2.0.0", "loop@local.example permanent 5.4.6"});
+    std::string got;
+    REQUIRE(std::system(("ls '" + md + "new' > '" + d.path + "/list'").c_str()) == 0);
+    std::ifstream list(d.path + "/list");
+    std::getline(list, got);
+    std::ifstream in(md + "new/" + got);
+    std::string delivered((std::istreambuf_iterator<char>(in)), {});
+    CHECK(delivered == "Return-Path: <a@example.org>\nDelivered-To: box@local.example\n" +
+                           std::string(local_delivery::whole(m, storage)));
 }
