@@ -126,19 +126,31 @@ void write_all(int fd, std::string_view data, const std::string& what) {
     write_fully(fd, data, what);
 }
 
+std::string read_at(int fd, std::uint64_t from, std::size_t max, const std::string& what) {
+    std::string out;
+    char buf[64 * 1024];
+    while (out.size() < max) {
+        ssize_t n = ::pread(fd, buf, std::min(sizeof buf, max - out.size()), off_t(from + out.size()));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) fail("read " + what, errno);
+        if (n == 0) break;
+        out.append(buf, size_t(n));
+    }
+    return out;
+}
+
 void copy_file(int from, std::uint64_t size, int to, const std::string& what,
                const std::function<void(std::string_view)>& seen) {
     fault_point("write", what);
     constexpr size_t piece = 64 * 1024;
-    static thread_local std::unique_ptr<char[]> buffer;
-    if (!buffer) buffer = std::make_unique_for_overwrite<char[]>(piece);
+    // Not zeroed, and from the heap: a process that copies one message
+    // after another gets the same pages back.
+    auto buffer = std::make_unique_for_overwrite<char[]>(piece);
     for (std::uint64_t done = 0; done < size;) {
         ssize_t n = ::pread(from, buffer.get(), size_t(std::min<std::uint64_t>(piece, size - done)), off_t(done));
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            fail("read the message for " + what, errno);
-        }
-        if (n == 0) fail("read the message for " + what + ": it is shorter than its size", EIO);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) fail("read the message for " + what, errno);
+        if (n == 0) throw Error::temp("the message for " + what + " is shorter than its size");
         std::string_view data(buffer.get(), size_t(n));
         seen(data);
         write_fully(to, data, what);

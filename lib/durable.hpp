@@ -52,12 +52,14 @@ Fd create_exclusive(const std::string& path, int mode = 0600);
 Fd open_directory(const std::string& path);
 
 void write_all(int fd, std::string_view data, const std::string& what);
-// Writes the first `size` octets of the file `from` (read with pread, so
-// its offset is left alone) to `to`, a piece at a time through one buffer
-// that the process reuses, and hands each piece to `seen` before writing
-// it. Memory stays flat whatever the size, and no new pages are touched per
-// message. One fault point ("write"); a file shorter than `size` is an
-// error (451 4.3.0), as is a failed read or write.
+// Up to max octets of the file fd from offset `from` (fewer at its end),
+// read with pread, so the descriptor's offset is left alone.
+std::string read_at(int fd, std::uint64_t from, std::size_t max, const std::string& what);
+// Writes the first `size` octets of the file `from` (read with pread) to
+// `to`, a piece of 64 KiB at a time, and hands each piece to `seen` before
+// writing it: memory stays flat whatever the size. One fault point
+// ("write"); a file shorter than `size` is an error (451 4.3.0), as is a
+// failed read or write.
 void copy_file(int from, std::uint64_t size, int to, const std::string& what,
                const std::function<void(std::string_view)>& seen);
 void sync(int fd, const std::string& what);       // fsync

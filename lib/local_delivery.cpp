@@ -9,6 +9,7 @@
 #include "pipe_delivery.hpp"
 #include "spool.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -22,6 +23,7 @@
 #include <optional>
 #include <tuple>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -351,14 +353,8 @@ namespace {
 
 // The first `size` octets of the file fd.
 std::string read_prefix(int fd, std::uint64_t size, const std::string& what) {
-    std::string out(size_t(size), '\0');
-    for (size_t done = 0; done < out.size();) {
-        ssize_t n = ::pread(fd, out.data() + done, out.size() - done, off_t(done));
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw Error::system("read " + what, errno);
-        if (n == 0) throw Error::temp("read " + what + ": shorter than its size");
-        done += size_t(n);
-    }
+    std::string out = durable::read_at(fd, 0, size_t(size), what);
+    if (out.size() != size) throw Error::temp("read " + what + ": shorter than its size");
     return out;
 }
 
@@ -377,22 +373,21 @@ size_t header_end(std::string_view data, size_t& from) {
     return std::string_view::npos;
 }
 
-// The header section of a message in a file, read in pieces until its end
-// or header_limit octets (what lies beyond is not looked at for loops).
+// The header section of a message in a file, read in pieces until its
+// end, or up to its last whole line within header_limit octets (what lies
+// beyond is not looked at for loops).
 constexpr size_t header_limit = 1 << 20;
 std::string read_header(int fd, std::uint64_t size, const std::string& what) {
     std::string out;
-    constexpr size_t piece = 16 * 1024;
     size_t from = 0;
-    while (out.size() < size && out.size() < header_limit) {
-        size_t before = out.size();
-        out.resize(before + size_t(std::min<std::uint64_t>(piece, size - before)));
-        ssize_t n = ::pread(fd, out.data() + before, out.size() - before, off_t(before));
-        int err = errno;
-        out.resize(before + size_t(std::max<ssize_t>(n, 0)));
-        if (n < 0 && err == EINTR) continue;
-        if (n < 0) throw Error::system("read " + what, err);
-        if (n == 0) throw Error::temp("read " + what + ": shorter than its size");
+    while (out.size() < size) {
+        if (out.size() >= header_limit) {
+            out.resize(from);  // not half a line: "Delivered-To: a@b.co" cut to "a@b.c"
+            break;
+        }
+        std::string piece = durable::read_at(fd, out.size(), 16 * 1024, what);
+        if (piece.empty()) throw Error::temp("read " + what + ": shorter than its size");
+        out += piece.substr(0, size_t(std::min<std::uint64_t>(piece.size(), size - out.size())));
         size_t end = header_end(out, from);
         if (end != std::string_view::npos) {
             out.resize(end);
@@ -440,7 +435,13 @@ namespace {
 // reported a group at a time: what a run that dies has delivered but not
 // reported is delivered again, so a group stays small.
 constexpr size_t group_bytes = 16 << 20;
-constexpr size_t group_files = 256;  // descriptors held open until the group ends
+// Large messages stay open in their files until the group ends: at most
+// 256, and a quarter of the descriptors this process may have.
+size_t group_files() {
+    struct rlimit rl;
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return 64;
+    return size_t(std::clamp<rlim_t>(rl.rlim_cur / 4, 1, 256));
+}
 constexpr std::chrono::duration<double> group_time = std::chrono::seconds(1);
 constexpr double first_maildir_cost = 0.01;  // seconds a delivery, until one group is timed
 
@@ -579,7 +580,13 @@ std::vector<Pending> collect(const Options& o, const Lookup& lk, const Message& 
         t.timeout = o.lmtp_timeout;
         for (size_t i : idx) t.recipients.push_back(recipients[i].str());
         std::string storage;
-        auto st = lmtp_client::deliver(t, whole(m, storage));
+        std::string_view content;
+        Status unread = guarded([&] {
+            content = whole(m, storage);
+            return Status::ok();
+        });
+        auto st = unread.is_ok() ? lmtp_client::deliver(t, content)
+                                 : std::vector<Status>(t.recipients.size(), unread);
         for (size_t k = 0; k < idx.size(); ++k) attempts[idx[k]].push_back({st[k], lmtp_client::relay_name(server)});
     }
 
@@ -634,6 +641,7 @@ std::vector<Pending> collect_job(const Options& o, const Lookup& lk, const Spool
         done = collect(o, lk, m, good, &tasks);
         if (tasks.list.size() > tasks_before && m.file) {
             tasks.files++;
+            tasks.bytes += m.file->size;
             for (size_t i = tasks_before; i < tasks.list.size(); ++i) tasks.list[i].file = m.file;
         } else if (tasks.list.size() > tasks_before) {
             auto data = std::make_shared<const std::string>(std::move(m.data));
@@ -703,7 +711,7 @@ void deliver_batch(const Options& o, const Spool& spool, const std::vector<Batch
     for (size_t k = 0; k < jobs.size(); ++k) {
         for (auto& p : collect_job(o, lk, spool, jobs[k], tasks)) group.push_back(std::move(p));
         auto work = steady::now() - started + std::chrono::duration<double>(maildir_cost * double(tasks.list.size()));
-        if (k + 1 == jobs.size() || work >= group_time || tasks.bytes >= group_bytes || tasks.files >= group_files)
+        if (k + 1 == jobs.size() || work >= group_time || tasks.bytes >= group_bytes || tasks.files >= group_files())
             finish_group();
     }
 }

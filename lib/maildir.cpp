@@ -6,7 +6,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
-#include <functional>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -105,10 +104,10 @@ std::string size_suffix(std::string_view data) {
 
 namespace {
 
-// A delivery into the Maildir dir: `write` puts the message into the open
-// tmp/ file and counts it in the VirtualSize it is given.
-std::string deliver_with(const std::string& dir_in, const std::string& hostname, bool sync_new,
-                         const std::function<void(int fd, const std::string& tmp_path, VirtualSize&)>& write) {
+// A delivery of prefix and then the message: `message`, or when
+// message_fd is not -1, the first message_size octets of that file.
+std::string deliver_from(const std::string& dir_in, std::string_view prefix, std::string_view message, int message_fd,
+                         std::uint64_t message_size, const std::string& hostname, bool sync_new) {
     std::string dir = without_trailing_slashes(dir_in);
     if (dir.empty() || dir[0] != '/') refuse("Maildir path must be absolute: " + dir_in);
     struct stat st;
@@ -136,8 +135,16 @@ std::string deliver_with(const std::string& dir_in, const std::string& hostname,
     if (!fd) refuse("cannot create a unique file in " + dir + "/tmp");
     std::string new_name, new_path;
     try {
+        // Two writes rather than a copy of the message joined to its prefix.
         VirtualSize v;
-        write(fd.get(), tmp_path, v);
+        durable::write_all(fd.get(), prefix, tmp_path);
+        v.add(prefix);
+        if (message_fd < 0) {
+            durable::write_all(fd.get(), message, tmp_path);
+            v.add(message);
+        } else {
+            durable::copy_file(message_fd, message_size, fd.get(), tmp_path, [&](std::string_view p) { v.add(p); });
+        }
         new_name = name + v.suffix();
         new_path = dir + "/new/" + new_name;
         durable::sync(fd.get(), tmp_path);
@@ -171,22 +178,12 @@ std::string deliver_with(const std::string& dir_in, const std::string& hostname,
 
 std::string deliver(const std::string& dir, std::string_view prefix, std::string_view message,
                     const std::string& hostname, bool sync_new) {
-    return deliver_with(dir, hostname, sync_new, [&](int fd, const std::string& tmp_path, VirtualSize& v) {
-        // Two writes rather than a copy of the message joined to its prefix.
-        durable::write_all(fd, prefix, tmp_path);
-        v.add(prefix);
-        durable::write_all(fd, message, tmp_path);
-        v.add(message);
-    });
+    return deliver_from(dir, prefix, message, -1, 0, hostname, sync_new);
 }
 
 std::string deliver(const std::string& dir, std::string_view prefix, int message_fd, std::uint64_t message_size,
                     const std::string& hostname, bool sync_new) {
-    return deliver_with(dir, hostname, sync_new, [&](int fd, const std::string& tmp_path, VirtualSize& v) {
-        durable::write_all(fd, prefix, tmp_path);
-        v.add(prefix);
-        durable::copy_file(message_fd, message_size, fd, tmp_path, [&](std::string_view piece) { v.add(piece); });
-    });
+    return deliver_from(dir, prefix, {}, message_fd, message_size, hostname, sync_new);
 }
 
 void sync_new(const std::string& dir_in) {

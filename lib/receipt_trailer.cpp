@@ -1,5 +1,6 @@
 #include "receipt_trailer.hpp"
 
+#include "durable.hpp"
 #include "status.hpp"
 
 #include <algorithm>
@@ -48,19 +49,7 @@ constexpr size_t to_the_end = size_t(-1);
 
 // Up to max bytes from offset from (to the end of the file by default).
 std::string read_range(int fd, off_t from, const std::string& what, size_t max = to_the_end) {
-    std::string out;
-    char buf[small_file];
-    while (out.size() < max) {
-        ssize_t n = ::pread(fd, buf, std::min(sizeof buf, max - out.size()), from);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            throw Error::system("read " + what, errno);
-        }
-        if (n == 0) break;
-        out.append(buf, size_t(n));
-        from += n;
-    }
-    return out;
+    return durable::read_at(fd, std::uint64_t(from), max, what);
 }
 
 // The trailer of the file fd, read from its end without its content: the

@@ -1,6 +1,7 @@
 // Local delivery: aliases, .forward, the virtual table, the resolver,
 // Maildir names, mbox quoting, LMTP data, pipe exit codes.
 #include "aliases.hpp"
+#include "durable.hpp"
 #include "forward_file.hpp"
 #include "lmtp_client.hpp"
 #include "local_delivery.hpp"
@@ -478,8 +479,9 @@ TEST_CASE("a Maildir delivery from a file is the delivery of its octets", "[mail
     // the edge between pieces, and a tail that is not the message's.
     std::string message = "Subject: big\n\n" + std::string(65536 - 15, 'x') + "\r\n" + std::string(70000, 'y') + "\n";
     std::string file = d.write("content", message + "not the message");
-    int fd = ::open(file.c_str(), O_RDONLY);
-    REQUIRE(fd >= 0);
+    durable::Fd owned(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    REQUIRE(owned);
+    int fd = owned.get();
     std::string from_file = maildir::deliver(d.path + "/md/", "Return-Path: <a@b>\r", fd, message.size(), "h");
     std::string from_memory = maildir::deliver(d.path + "/md2/", "Return-Path: <a@b>\r", message, "h");
     auto read = [](const std::string& p) {
@@ -491,7 +493,6 @@ TEST_CASE("a Maildir delivery from a file is the delivery of its octets", "[mail
     // A file shorter than the size it was given for: refused, nothing in new/.
     CHECK_THROWS_AS(maildir::deliver(d.path + "/md3/", "", fd, message.size() + 100, "h"), Error);
     CHECK(std::system(("test -z \"$(find '" + d.path + "/md3/new' '" + d.path + "/md3/tmp' -type f)\"").c_str()) == 0);
-    ::close(fd);
 }
 
 TEST_CASE("a large queued message stays in its file, with its header section read", "[deliver]") {
@@ -518,6 +519,19 @@ TEST_CASE("a large queued message stays in its file, with its header section rea
     CHECK(m.data == "Subject: large\nDelivered-To: loop@local.example\n\n");
     std::string storage;
     CHECK(local_delivery::whole(m, storage) == "Subject: large\nDelivered-To: loop@local.example\n\n" + body + "\n");
+    // A header section longer than the part read for the loop check ends
+    // at the last whole line read: no address is cut short.
+    std::string filler = "X-Filler: " + std::string(1000, 'f') + "\n";
+    std::string header;
+    size_t at = (1u << 20) - 19;  // "Delivered-To: a@b.c" before the 1 MiB mark, "o" after it
+    while (header.size() + filler.size() + 40 < at) header += filler;
+    header += "X-Pad: " + std::string(at - header.size() - 8, 'p') + "\n";
+    header += "Delivered-To: a@b.co\n";
+    auto cut = local_delivery::spooled(spool, queue(header, body));
+    REQUIRE(cut.file);
+    CHECK(cut.data.size() < (1u << 20));
+    CHECK(cut.data.back() == '\n');
+    CHECK_FALSE(local_delivery::already_delivered_to(cut.data, "a@b.c"));
     // At the limit a message is read whole.
     auto small = local_delivery::spooled(spool, queue("S:", std::string(local_delivery::in_memory_limit - 4, 'z')));
     CHECK_FALSE(small.file);
