@@ -168,14 +168,16 @@ demo: deps
 	@BUILD=$(BUILD) scripts/demo
 
 # What gets installed: optimised for size, with link-time optimisation and
-# unused sections dropped, stripped, and without the padding that puts code
+# unused sections dropped, stripped, without the padding that puts code
 # on pages of its own in the file (-z noseparate-code; the segments keep
-# their permissions). Tests run against the same sources in build/ (with
-# debug information) and build-asan/.
+# their permissions), and with relative relocations packed (DT_RELR, glibc
+# 2.36 and later: a fraction of their size, and fewer for the loader to
+# apply). Tests run against the same sources in build/ (with debug
+# information) and build-asan/.
 RELEASE     ?= build-release
 RELEASE_OPT  = -Os -flto=auto -ffunction-sections -fdata-sections
 release:
-	@$(MAKE) --no-print-directory BUILD=$(RELEASE) OPT="$(RELEASE_OPT)" LDFLAGS="-Os -flto=auto -Wl,--gc-sections -Wl,-z,noseparate-code -s" tools
+	@$(MAKE) --no-print-directory BUILD=$(RELEASE) OPT="$(RELEASE_OPT)" LDFLAGS="-Os -flto=auto -Wl,--gc-sections -Wl,-z,noseparate-code -Wl,-z,pack-relative-relocs -s" tools
 
 # The benchmarks measure what is installed: the release build.
 bench: deps release
