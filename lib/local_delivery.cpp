@@ -174,6 +174,15 @@ struct Attempt {
     std::optional<size_t> task = {};  // a MaildirTasks entry, whose status is still to come
 };
 
+// A Maildir delivery of a message in memory, or from its spool file.
+void to_maildir(const std::string& dir, const std::string& prefix, std::string_view data,
+                const Spool::ContentFile* file, const std::string& hostname, bool sync_new) {
+    if (file)
+        maildir::deliver(dir, prefix, file->fd.get(), file->size, hostname, sync_new);
+    else
+        maildir::deliver(dir, prefix, data, hostname, sync_new);
+}
+
 std::string prefix_for(const Message& m, const std::string& rcpt) {
     return "Return-Path: " + m.sender.path() + "\nDelivered-To: " + rcpt + "\n";
 }
@@ -254,11 +263,7 @@ Attempt one(const Options& o, const Message& m, const Address& rcpt, const Deliv
             return {Status::ok(), "local", tasks->list.size() - 1};
         }
         return {run_as(d.owner, [&] {
-            if (m.file)
-                maildir::deliver(d.destination, prefix_for(m, rstr), m.file->fd.get(), m.file->size,
-                                 o.resolver.hostname);
-            else
-                maildir::deliver(d.destination, prefix_for(m, rstr), m.data, o.resolver.hostname);
+            to_maildir(d.destination, prefix_for(m, rstr), m.data, m.file.get(), o.resolver.hostname, true);
             return Status::ok("delivered to maildir " + d.destination);
         })};
     case Kind::mbox:
@@ -411,7 +416,7 @@ Message spooled(const Spool& spool, const QueueId& id) {
         auto f = std::make_shared<Spool::ContentFile>(spool.open_content(id));
         std::string what = "queued message " + id.str();
         if (f->size <= in_memory_limit) {
-            m.data = read_prefix(f->fd.get(), f->size, what);
+            m.data = f->content ? std::move(*f->content) : read_prefix(f->fd.get(), f->size, what);
         } else {
             m.data = read_header(f->fd.get(), f->size, what);
             m.file = std::move(f);
@@ -463,10 +468,8 @@ std::vector<Status> make_maildir_deliveries(const std::vector<MaildirTask>& task
             for (size_t i : idx) {
                 const MaildirTask& t = tasks[i];
                 s.push_back(guarded([&] {
-                    if (t.file)
-                        maildir::deliver(t.maildir, t.prefix, t.file->fd.get(), t.file->size, hostname, false);
-                    else
-                        maildir::deliver(t.maildir, t.prefix, *t.data, hostname, false);
+                    to_maildir(t.maildir, t.prefix, t.data ? std::string_view(*t.data) : "", t.file.get(), hostname,
+                               false);
                     return Status::ok("delivered to maildir " + t.maildir);
                 }));
                 if (s.back().is_ok()) delivered[t.maildir].push_back(s.size() - 1);
@@ -691,6 +694,7 @@ void deliver_batch(const Options& o, const Spool& spool, const std::vector<Batch
     MaildirTasks tasks;
     double maildir_cost = first_maildir_cost;
     auto started = steady::now();
+    const size_t most_files = group_files();
     auto finish_group = [&] {
         auto t0 = steady::now();
         auto made = make_maildir_deliveries(tasks.list, o.resolver.hostname);
@@ -711,7 +715,7 @@ void deliver_batch(const Options& o, const Spool& spool, const std::vector<Batch
     for (size_t k = 0; k < jobs.size(); ++k) {
         for (auto& p : collect_job(o, lk, spool, jobs[k], tasks)) group.push_back(std::move(p));
         auto work = steady::now() - started + std::chrono::duration<double>(maildir_cost * double(tasks.list.size()));
-        if (k + 1 == jobs.size() || work >= group_time || tasks.bytes >= group_bytes || tasks.files >= group_files())
+        if (k + 1 == jobs.size() || work >= group_time || tasks.bytes >= group_bytes || tasks.files >= most_files)
             finish_group();
     }
 }

@@ -52,14 +52,20 @@ std::string read_range(int fd, off_t from, const std::string& what, size_t max =
     return durable::read_at(fd, std::uint64_t(from), max, what);
 }
 
-// The trailer of the file fd, read from its end without its content: the
-// content's length (OFFSET) and the envelope, when the file has one.
-std::optional<std::pair<std::uint64_t, Envelope>> trailer_of(int fd, const QueueId& id, const std::string& what) {
+std::uint64_t file_size(int fd, const std::string& what) {
     struct stat st;
     if (::fstat(fd, &st) != 0) throw Error::system("stat " + what, errno);
-    if (std::uint64_t(st.st_size) < footer_size) return std::nullopt;
-    std::string tail = read_range(fd, st.st_size - off_t(footer_size), what, footer_size);
-    if (auto off = footer_offset(tail, std::uint64_t(st.st_size))) {
+    return std::uint64_t(st.st_size);
+}
+
+// The trailer of the file fd (of file_size octets), read from its end
+// without its content: the content's length (OFFSET) and the envelope,
+// when the file has one.
+std::optional<std::pair<std::uint64_t, Envelope>> trailer_of(int fd, std::uint64_t file_size, const QueueId& id,
+                                                             const std::string& what) {
+    if (file_size < footer_size) return std::nullopt;
+    std::string tail = read_range(fd, off_t(file_size - footer_size), what, footer_size);
+    if (auto off = footer_offset(tail, file_size)) {
         std::string text = read_range(fd, off_t(*off), what);
         if (text.size() >= footer_size) text.resize(text.size() - footer_size);
         if (auto e = envelope_at(text, *off, id)) return std::make_pair(*off, std::move(*e));
@@ -97,15 +103,20 @@ Envelope read_envelope(int fd, const QueueId& id, const std::string& what) {
         return p.envelope ? std::move(*p.envelope) : parse_envelope(head);
     }
     // A larger file: only the trailer is read, the envelope and the footer.
-    if (auto t = trailer_of(fd, id, what)) return std::move(t->second);
+    if (auto t = trailer_of(fd, file_size(fd, what), id, what)) return std::move(t->second);
     return parse_envelope(read_range(fd, 0, what));
 }
 
-std::uint64_t content_size(int fd, const QueueId& id, const std::string& what) {
-    if (auto t = trailer_of(fd, id, what)) return t->first;
-    struct stat st;
-    if (::fstat(fd, &st) != 0) throw Error::system("stat " + what, errno);
-    return std::uint64_t(st.st_size);
+Head read_head(int fd, const QueueId& id, const std::string& what) {
+    // As read_envelope: most files come whole in the first read.
+    std::string head = read_range(fd, 0, what, small_file);
+    if (head.size() < small_file) {
+        head.resize(split(head, id).content.size());
+        return {head.size(), std::move(head)};
+    }
+    std::uint64_t size = file_size(fd, what);
+    if (auto t = trailer_of(fd, size, id, what)) size = t->first;
+    return {size, std::nullopt};
 }
 
 std::string read_content(int fd, const QueueId& id, const std::string& what) {

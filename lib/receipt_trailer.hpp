@@ -43,8 +43,14 @@ Envelope read_envelope(int fd, const QueueId& id, const std::string& what);
 // The content of a msg/ file, without its trailer.
 std::string read_content(int fd, const QueueId& id, const std::string& what);
 
-// The length of a msg/ file's content, from its trailer (the file's size
-// when it has none), without reading the content.
-std::uint64_t content_size(int fd, const QueueId& id, const std::string& what);
+// What one read of up to 64 KiB from the start of a msg/ file tells: the
+// length of its content, and the content itself when that read took the
+// whole file (the trailer cut off). Of a larger file only the trailer is
+// read, for the length (the file's size when it has none).
+struct Head {
+    std::uint64_t size = 0;
+    std::optional<std::string> content;
+};
+Head read_head(int fd, const QueueId& id, const std::string& what);
 
 }  // namespace mta::receipt_trailer

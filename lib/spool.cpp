@@ -221,8 +221,10 @@ std::string Spool::content(const QueueId& id) const {
 
 Spool::ContentFile Spool::open_content(const QueueId& id) const {
     std::string p = path("msg", id);
-    ContentFile f{open_msg(p), 0};
-    f.size = receipt_trailer::content_size(f.fd.get(), id, p);
+    ContentFile f{open_msg(p), 0, std::nullopt};
+    auto head = receipt_trailer::read_head(f.fd.get(), id, p);
+    f.size = head.size;
+    f.content = std::move(head.content);
     return f;
 }
 

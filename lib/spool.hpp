@@ -95,10 +95,12 @@ public:
     // gave the id. Error (4.3.0) when it cannot be read.
     std::string content(const QueueId& id) const;
     // The same, as an open file for a reader that takes it in pieces
-    // (pread): msg/<id>, and the length of its content, the trailer left out.
+    // (pread): msg/<id>, and the length of its content, the trailer left
+    // out; a small file's content comes with it (receipt_trailer::read_head).
     struct ContentFile {
         durable::Fd fd;
         std::uint64_t size = 0;
+        std::optional<std::string> content;
     };
     ContentFile open_content(const QueueId& id) const;
     // Replaces the envelope atomically; its mtime becomes next_attempt.
