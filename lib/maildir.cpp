@@ -102,88 +102,104 @@ std::string size_suffix(std::string_view data) {
     return v.suffix();
 }
 
+PendingDelivery::PendingDelivery(const std::string& dir_in, std::string_view prefix, std::string_view message,
+                                 int message_fd, std::uint64_t message_size, const std::string& hostname)
+    : dir_(without_trailing_slashes(dir_in)) {
+    if (dir_.empty() || dir_[0] != '/') refuse("Maildir path must be absolute: " + dir_in);
+    struct stat st;
+    if (::lstat(dir_.c_str(), &st) != 0 && errno == ENOENT) make_parents(dir_);
+    durable::Fd md = open_dir(AT_FDCWD, dir_, dir_);
+    tmp_ = open_dir(md.get(), "tmp", dir_ + "/tmp");
+    new_ = open_dir(md.get(), "new", dir_ + "/new");
+    open_dir(md.get(), "cur", dir_ + "/cur");
+
+    static unsigned long deliveries = 0;
+    for (int tries = 0; tries < 10 && !fd_; ++tries) {
+        struct timeval tv;
+        ::gettimeofday(&tv, nullptr);
+        name_ = unique_name(tv.tv_sec, tv.tv_usec, ::getpid(), ++deliveries, hostname);
+        tmp_path_ = dir_ + "/tmp/" + name_;
+        durable::fault_point("create", tmp_path_);
+        int f = ::openat(tmp_.get(), name_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (f >= 0)
+            fd_ = durable::Fd(f);
+        else if (errno != EEXIST)
+            throw Error::system("create " + tmp_path_, errno);
+    }
+    created_ = bool(fd_);
+    if (!fd_) refuse("cannot create a unique file in " + dir_ + "/tmp");
+    try {
+        // Two writes rather than a copy of the message joined to its prefix.
+        durable::write_all(fd_.get(), prefix, tmp_path_);
+        size_.add(prefix);
+        if (message_fd < 0) {
+            durable::write_all(fd_.get(), message, tmp_path_);
+            size_.add(message);
+        } else {
+            durable::copy_file(message_fd, message_size, fd_.get(), tmp_path_,
+                               [&](std::string_view p) { size_.add(p); });
+        }
+    } catch (...) {
+        ::unlinkat(tmp_.get(), name_.c_str(), 0);
+        throw;
+    }
+}
+
+PendingDelivery::~PendingDelivery() {
+    if (created_ && !committed_) ::unlinkat(tmp_.get(), name_.c_str(), 0);
+}
+
+std::string PendingDelivery::commit() {
+    std::string new_name = name_ + size_.suffix();
+    std::string new_path = dir_ + "/new/" + new_name;
+    struct stat st;
+    if (::fstat(fd_.get(), &st) != 0 || std::uint64_t(st.st_size) != size_.size())
+        throw Error::temp("size of " + tmp_path_ + " is not what was written");
+    fd_.close(tmp_path_);
+    durable::fault_point("link", new_path);
+    if (::linkat(tmp_.get(), name_.c_str(), new_.get(), new_name.c_str(), 0) != 0) {
+        int err = errno;
+        if (err == EEXIST) throw Error::temp("maildir name collision: " + new_path);
+        // Some file systems cannot link: rename is as good with a unique name.
+        durable::fault_point("rename", new_path);
+        if (::renameat(tmp_.get(), name_.c_str(), new_.get(), new_name.c_str()) != 0)
+            throw Error::system("link " + tmp_path_ + " " + new_path, err);
+    }
+    committed_ = true;
+    // Delivered: a leftover tmp/ file only wastes space (readers clean tmp/).
+    try {
+        durable::fault_point("unlink", tmp_path_);
+        ::unlinkat(tmp_.get(), name_.c_str(), 0);
+    } catch (const Error&) {
+    }
+    return new_path;
+}
+
+void PendingDelivery::sync_new() const { durable::sync(new_.get(), dir_ + "/new"); }
+
 namespace {
 
 // A delivery of prefix and then the message: `message`, or when
 // message_fd is not -1, the first message_size octets of that file.
-std::string deliver_from(const std::string& dir_in, std::string_view prefix, std::string_view message, int message_fd,
-                         std::uint64_t message_size, const std::string& hostname, bool sync_new) {
-    std::string dir = without_trailing_slashes(dir_in);
-    if (dir.empty() || dir[0] != '/') refuse("Maildir path must be absolute: " + dir_in);
-    struct stat st;
-    if (::lstat(dir.c_str(), &st) != 0 && errno == ENOENT) make_parents(dir);
-    durable::Fd md = open_dir(AT_FDCWD, dir, dir);
-    durable::Fd tmp = open_dir(md.get(), "tmp", dir + "/tmp");
-    durable::Fd nw = open_dir(md.get(), "new", dir + "/new");
-    open_dir(md.get(), "cur", dir + "/cur");
-
-    static unsigned long deliveries = 0;
-    std::string name, tmp_path;
-    durable::Fd fd;
-    for (int tries = 0; tries < 10 && !fd; ++tries) {
-        struct timeval tv;
-        ::gettimeofday(&tv, nullptr);
-        name = unique_name(tv.tv_sec, tv.tv_usec, ::getpid(), ++deliveries, hostname);
-        tmp_path = dir + "/tmp/" + name;
-        durable::fault_point("create", tmp_path);
-        int f = ::openat(tmp.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (f >= 0)
-            fd = durable::Fd(f);
-        else if (errno != EEXIST)
-            throw Error::system("create " + tmp_path, errno);
-    }
-    if (!fd) refuse("cannot create a unique file in " + dir + "/tmp");
-    std::string new_name, new_path;
-    try {
-        // Two writes rather than a copy of the message joined to its prefix.
-        VirtualSize v;
-        durable::write_all(fd.get(), prefix, tmp_path);
-        v.add(prefix);
-        if (message_fd < 0) {
-            durable::write_all(fd.get(), message, tmp_path);
-            v.add(message);
-        } else {
-            durable::copy_file(message_fd, message_size, fd.get(), tmp_path, [&](std::string_view p) { v.add(p); });
-        }
-        new_name = name + v.suffix();
-        new_path = dir + "/new/" + new_name;
-        durable::sync(fd.get(), tmp_path);
-        if (::fstat(fd.get(), &st) != 0 || std::uint64_t(st.st_size) != v.size())
-            throw Error::temp("size of " + tmp_path + " is not what was written");
-        fd.close(tmp_path);
-        durable::fault_point("link", new_path);
-        if (::linkat(tmp.get(), name.c_str(), nw.get(), new_name.c_str(), 0) != 0) {
-            int err = errno;
-            if (err == EEXIST) throw Error::temp("maildir name collision: " + new_path);
-            // Some file systems cannot link: rename is as good with a unique name.
-            durable::fault_point("rename", new_path);
-            if (::renameat(tmp.get(), name.c_str(), nw.get(), new_name.c_str()) != 0)
-                throw Error::system("link " + tmp_path + " " + new_path, err);
-        }
-    } catch (...) {
-        ::unlinkat(tmp.get(), name.c_str(), 0);
-        throw;
-    }
-    // Delivered: a leftover tmp/ file only wastes space (readers clean tmp/).
-    try {
-        durable::fault_point("unlink", tmp_path);
-        ::unlinkat(tmp.get(), name.c_str(), 0);
-    } catch (const Error&) {
-    }
-    if (sync_new) durable::sync(nw.get(), dir + "/new");
-    return new_path;
+std::string deliver_from(const std::string& dir, std::string_view prefix, std::string_view message, int message_fd,
+                         std::uint64_t message_size, const std::string& hostname) {
+    PendingDelivery d(dir, prefix, message, message_fd, message_size, hostname);
+    durable::sync(d.target().fd, d.target().what);
+    std::string path = d.commit();
+    d.sync_new();
+    return path;
 }
 
 }  // namespace
 
 std::string deliver(const std::string& dir, std::string_view prefix, std::string_view message,
-                    const std::string& hostname, bool sync_new) {
-    return deliver_from(dir, prefix, message, -1, 0, hostname, sync_new);
+                    const std::string& hostname) {
+    return deliver_from(dir, prefix, message, -1, 0, hostname);
 }
 
 std::string deliver(const std::string& dir, std::string_view prefix, int message_fd, std::uint64_t message_size,
-                    const std::string& hostname, bool sync_new) {
-    return deliver_from(dir, prefix, {}, message_fd, message_size, hostname, sync_new);
+                    const std::string& hostname) {
+    return deliver_from(dir, prefix, {}, message_fd, message_size, hostname);
 }
 
 void sync_new(const std::string& dir_in) {

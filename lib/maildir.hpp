@@ -7,7 +7,8 @@
 //   new/<sec>.M<usec>P<pid>Q<n>.<host>,S=<size>,W=<vsize>
 // (size exact in bytes, vsize the size with CRLF line endings), unlinked
 // from tmp/, and new/ is fsynced: only then is the message delivered
-// (a batch may sync new/ once for several messages).
+// (a batch may write and sync several files at once, and sync new/ once for
+// all of them).
 // Every step goes through durable:: fault points.
 //
 // Safety: the Maildir, tmp/ and new/ are opened with O_NOFOLLOW|O_DIRECTORY
@@ -15,6 +16,8 @@
 // refused; each must belong to the effective uid. A missing Maildir (and its
 // tmp/, new/, cur/) is created with mode 0700.
 #pragma once
+
+#include "durable.hpp"
 
 #include <cstdint>
 #include <ctime>
@@ -53,16 +56,40 @@ std::string size_suffix(std::string_view data);
 
 // Delivers prefix+message to the Maildir dir; returns the file's path in
 // new/. Throws Error: temporary for every failure (disk full, a symbolic
-// link or a foreign owner in the way). With sync_new false the caller
-// syncs new/ (sync_new()) before the delivery counts, once for several.
+// link or a foreign owner in the way). new/ is synced before it returns.
 std::string deliver(const std::string& dir, std::string_view prefix, std::string_view message,
-                    const std::string& hostname, bool sync_new = true);
+                    const std::string& hostname);
 
 // The same, the message being the first message_size octets of the open
 // file message_fd, copied in pieces (durable::copy_file): a large message
 // is never held in memory.
 std::string deliver(const std::string& dir, std::string_view prefix, int message_fd, std::uint64_t message_size,
-                    const std::string& hostname, bool sync_new = true);
+                    const std::string& hostname);
+
+// deliver() in halves, for a caller that fsyncs several deliveries at once
+// (durable::sync_together): the constructor writes prefix and message (or
+// the first message_size octets of message_fd, when it is not -1) to a new
+// file in tmp/ and keeps it open; once target() is durable, commit() checks
+// its size, closes it, links it into new/ (without syncing new/) and
+// removes its tmp/ name. Destroyed uncommitted, it removes the tmp/ file.
+// Each delivery holds three descriptors until it is destroyed.
+class PendingDelivery {
+public:
+    PendingDelivery(const std::string& dir, std::string_view prefix, std::string_view message, int message_fd,
+                    std::uint64_t message_size, const std::string& hostname);
+    ~PendingDelivery();
+    PendingDelivery(const PendingDelivery&) = delete;
+    PendingDelivery& operator=(const PendingDelivery&) = delete;
+    durable::SyncTarget target() const { return {fd_.get(), tmp_path_}; }
+    std::string commit();   // the file's path in new/
+    void sync_new() const;  // fsync of new/
+
+private:
+    std::string dir_, name_, tmp_path_;
+    durable::Fd tmp_, new_, fd_;
+    VirtualSize size_;
+    bool created_ = false, committed_ = false;
+};
 
 // fsync of dir/new, opened as deliver() opens it (no symbolic links, the
 // effective uid's own). Throws Error (temporary).

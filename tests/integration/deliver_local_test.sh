@@ -250,14 +250,15 @@ check "--batch, two owners: each Maildir's files belong to its owner, all there"
 check "--batch: one process made an owner's deliveries of the batch (one pid in the names)" sh -c "
 	test \$(ls '$M/md2/Maildir/new' | sed 's/.*P\([0-9]*\)Q.*/\1/' | sort -u | wc -l) = 1"
 # A long batch is reported a group at a time (about a second of work,
-# counting the Maildir deliveries): the first group is cut before it
-# holds 150 deliveries, however fast the resolving was.
+# counting the Maildir deliveries at 2 ms each until a group is timed):
+# the first group is cut before it holds 600 deliveries, however fast the
+# resolving was.
 printf 'Subject: many\n\nm\n' | /usr/bin/python3 "$(dirname "$0")/spool_put.py" "$MTA_ROOT/spool" \
-	-f a@example.org -r md2@example.test --count 150 | sed 's/$/\ta@example.org\tmd2@example.test/' > "$T/many.jobs"
+	-f a@example.org -r md2@example.test --count 600 | sed 's/$/\ta@example.org\tmd2@example.test/' > "$T/many.jobs"
 md2_before=$(ls "$M/md2/Maildir/new" | wc -l)
 deliver --batch < "$T/many.jobs" > "$T/batch.out"
-check "--batch of 150: all delivered, in more than one group (one process each)" sh -c "
-	test \$(grep -c '	ok	' '$T/batch.out') = 150 && test \$(ls '$M/md2/Maildir/new' | wc -l) = $((md2_before + 150)) &&
+check "--batch of 600: all delivered, in more than one group (one process each)" sh -c "
+	test \$(grep -c '	ok	' '$T/batch.out') = 600 && test \$(ls '$M/md2/Maildir/new' | wc -l) = $((md2_before + 600)) &&
 	{ [ -z '$owner' ] || test \$(ls '$M/md2/Maildir/new' | sed 's/.*P\([0-9]*\)Q.*/\1/' | sort -u | wc -l) -ge 3; }"
 "$bin/mta-deliver" --batch -f a@example.org < /dev/null > /dev/null 2> "$T/err"
 check "--batch with -f: usage error, exit 64" sh -c "test $? = 64 && grep -q 'stdin, not from the command line' '$T/err'"
