@@ -186,7 +186,7 @@ void record_outcomes(const Spool& spool, const std::vector<const Envelope*>& env
 
 DeliveryPlan plan_deliveries(const std::vector<const Envelope*>& messages,
                              const std::function<const Route*(const std::string&)>& route_of, int batch_limit,
-                             int spread) {
+                             int spread, int local_batch_limit) {
     DeliveryPlan plan;
     std::map<std::string, std::vector<std::pair<size_t, std::vector<size_t>>>> remote;
     std::map<std::string, const Route*> remote_route;
@@ -216,17 +216,17 @@ DeliveryPlan plan_deliveries(const std::vector<const Envelope*>& messages,
         if (!local.empty()) local_parts.push_back({m, local});
         for (auto& [key, idx] : by_route) remote[key].push_back({m, idx});
     }
-    size_t limit = size_t(std::max(1, batch_limit));
     size_t lanes = size_t(std::max(1, spread));
     // `parts` in runs of at most `limit`: a whole number of runs per lane,
     // all of about the same size, so that the lanes end together. What fits
-    // one run goes in one when `fill` (one connection), else over as many
-    // lanes as it has parts (local deliveries wait for the disk, in
-    // parallel).
-    auto split = [&](const std::vector<std::pair<size_t, std::vector<size_t>>>& parts, bool fill, StageJob proto) {
+    // one run goes in one, except that with `least` set it is spread over
+    // as many lanes as give each run at least that many parts.
+    auto split = [&](const std::vector<std::pair<size_t, std::vector<size_t>>>& parts, size_t limit, size_t least,
+                     StageJob proto) {
         size_t n = parts.size();
         size_t runs = (n + limit - 1) / limit;
-        if (runs > 1 || !fill) runs = std::min(n, (runs + lanes - 1) / lanes * lanes);
+        if (runs > 1) runs = std::min(n, (runs + lanes - 1) / lanes * lanes);
+        if (least > 0) runs = std::max(runs, std::min(lanes, n / least));
         for (size_t r = 0; r < runs; ++r) {
             StageJob j = proto;
             for (size_t k = (r * n + runs - 1) / runs; k < ((r + 1) * n + runs - 1) / runs; ++k)
@@ -239,13 +239,14 @@ DeliveryPlan plan_deliveries(const std::vector<const Envelope*>& messages,
         j.local = true;
         j.route = local_route;
         j.destination = "local";
-        split(local_parts, false, j);
+        int local_limit = local_batch_limit > 0 ? local_batch_limit : batch_limit;
+        split(local_parts, size_t(std::max(1, local_limit)), local_run_least, j);
     }
     for (auto& key : order) {
         StageJob j;
         j.route = remote_route[key];
         j.destination = destination_of(*j.route);
-        split(remote[key], true, j);
+        split(remote[key], size_t(std::max(1, batch_limit)), 0, j);
     }
     return plan;
 }
@@ -459,7 +460,7 @@ std::unique_ptr<QueueRunner::Chunk> QueueRunner::prepare(const std::vector<Queue
     plan = plan_deliveries(
         envs,
         [&](const std::string& d) -> const Route* { return d.empty() ? &local_route : &routes_.at(d); },
-        cfg_.batch_limit, cfg_.destination_concurrency);
+        cfg_.batch_limit, cfg_.destination_concurrency, cfg_.local_batch_limit);
     for (auto& [m, i, route] : plan.errors) {
         // An error route is an outcome without a stage run.
         Work* w = works[m].get();

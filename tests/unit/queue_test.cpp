@@ -358,29 +358,49 @@ TEST_CASE("grouping: one route's messages spread evenly over the destination's c
     CHECK(plan(101, 50, 1) == std::vector<size_t>{34, 34, 33});
 }
 
-TEST_CASE("grouping: local deliveries spread over the lanes even when they fit one run", "[queue]") {
+TEST_CASE("grouping: local deliveries spread over the lanes in runs of at least local_run_least", "[queue]") {
     Route local = parse_route("domain=local.test kind=local");
     Route a = parse_route("domain=a.test kind=mx host=mx.a.test/25/10/192.0.2.1");
     auto route_of = [&](const std::string& d) -> const Route* { return d == "a.test" ? &a : &local; };
-    auto plan = [&](size_t count, int limit, int spread) {
-        DeliveryPlan p;
-        auto sizes = run_sizes(envelope({"u@local.test", "v@a.test", "w@local.test"}), count, route_of, limit,
-                               spread, true, &p);
-        for (auto& j : p.jobs)
+    auto plan = [&](size_t count, int limit, int spread, int local_limit) {
+        std::vector<Envelope> envs(count, envelope({"u@local.test", "v@a.test", "w@local.test"}));
+        std::vector<const Envelope*> ptrs;
+        for (auto& e : envs) ptrs.push_back(&e);
+        DeliveryPlan p = plan_deliveries(ptrs, route_of, limit, spread, local_limit);
+        std::vector<size_t> local_sizes, remote_sizes;
+        size_t next = 0;
+        for (auto& j : p.jobs) {
             if (j.local) {
                 CHECK(j.destination == "local");
-                for (auto& part : j.parts)
+                for (auto& part : j.parts) {
+                    CHECK(part.first == next++);  // in order, none twice
                     CHECK(part.second == std::vector<size_t>{0, 2});  // both local recipients in one part
+                }
             }
-        return sizes;
+            (j.local ? local_sizes : remote_sizes).push_back(j.parts.size());
+        }
+        CHECK(next == count);
+        return std::make_pair(local_sizes, remote_sizes);
     };
-    CHECK(plan(1, 50, 4) == std::vector<size_t>{1});
-    CHECK(plan(3, 50, 4) == std::vector<size_t>{1, 1, 1});
-    CHECK(plan(6, 50, 4) == std::vector<size_t>{2, 1, 2, 1});
-    CHECK(plan(6, 50, 1) == std::vector<size_t>{6});
-    auto s = plan(500, 50, 4);
+    const size_t least = local_run_least;
+    using Sizes = std::vector<size_t>;
+    CHECK(plan(1, 50, 4, 500).first == Sizes{1});
+    // What fits one run and cannot give two runs `least` each: one run.
+    CHECK(plan(6, 50, 4, 500).first == Sizes{6});
+    CHECK(plan(2 * least - 1, 50, 4, 500).first == Sizes{2 * least - 1});
+    CHECK(plan(2 * least, 50, 4, 500).first == Sizes{least, least});
+    // Never more runs than lanes for what fits one run.
+    CHECK(plan(5 * least, 50, 4, 1000).first.size() == 4);
+    CHECK(plan(5 * least, 50, 1, 1000).first == Sizes{5 * least});
+    // The remote recipients of the same messages keep batch_limit.
+    CHECK(plan(6, 50, 4, 500).second == Sizes{6});
+    CHECK(plan(300, 50, 4, 500).second.size() == 8);
+    // Over the local limit: runs of at most that many, a multiple of the lanes.
+    auto s = plan(500, 50, 4, 50).first;
     REQUIRE(s.size() == 12);
     for (size_t n : s) CHECK((n == 41 || n == 42));
+    // No local limit of its own: batch_limit.
+    CHECK(plan(100, 50, 1, 0).first == Sizes{50, 50});
 }
 
 TEST_CASE("stage programs: result lines, exits, signals, time limits", "[queue]") {

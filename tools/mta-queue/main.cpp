@@ -84,7 +84,10 @@ int main(int argc, char** argv) {
                    "stage programs running at once for one destination")
         ->capture_default_str()
         ->check(cli::Range(1, 1000));
-    app.add_option("--batch-limit", q.batch_limit, "messages per --batch run of mta-send or mta-deliver")
+    app.add_option("--batch-limit", q.batch_limit, "messages per --batch run of mta-send")
+        ->capture_default_str()
+        ->check(cli::Range(1, 100000));
+    app.add_option("--local-batch-limit", q.local_batch_limit, "messages per --batch run of mta-deliver")
         ->capture_default_str()
         ->check(cli::Range(1, 100000));
     app.add_option("--min-backoff", min_backoff, "first retry delay")->capture_default_str();
