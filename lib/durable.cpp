@@ -237,21 +237,35 @@ void replace_file(const std::string& dir, const std::string& name, std::string_v
     f.install();
 }
 
-void sync_together(const std::vector<SyncTarget>& targets) {
+std::vector<std::optional<Error>> sync_each(const std::vector<SyncTarget>& targets) {
+    std::vector<std::optional<Error>> out(targets.size());
     std::vector<Fd> dirs;
     std::vector<int> fds;
-    for (auto& t : targets) {
-        if (t.fd >= 0) {
-            fds.push_back(t.fd);
-        } else {
-            dirs.push_back(open_directory(t.what));
-            fds.push_back(dirs.back().get());
+    std::vector<size_t> of;  // fds[j] is the descriptor of targets[of[j]]
+    for (size_t k = 0; k < targets.size(); ++k) {
+        const SyncTarget& t = targets[k];
+        try {
+            fault_point(t.fd >= 0 ? "fsync" : "fsync-dir", t.what);
+            int fd = t.fd;
+            if (fd < 0) {
+                dirs.push_back(open_directory(t.what));
+                fd = dirs.back().get();
+            }
+            fds.push_back(fd);
+            of.push_back(k);
+        } catch (const Error& e) {
+            out[k] = e;
         }
     }
-    for (auto& t : targets) fault_point(t.fd >= 0 ? "fsync" : "fsync-dir", t.what);
     std::vector<int> errors = sync_helpers::fsync_all(fds);
-    for (size_t k = 0; k < fds.size(); ++k)
-        if (errors[k]) fail("fsync " + targets[k].what, errors[k]);
+    for (size_t j = 0; j < fds.size(); ++j)
+        if (errors[j]) out[of[j]] = Error::system("fsync " + targets[of[j]].what, errors[j]);
+    return out;
+}
+
+void sync_together(const std::vector<SyncTarget>& targets) {
+    for (auto& e : sync_each(targets))
+        if (e) throw *e;
 }
 
 }  // namespace mta::durable

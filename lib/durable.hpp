@@ -14,6 +14,8 @@
 // The variables are ignored in set-uid/set-gid processes.
 #pragma once
 
+#include "status.hpp"
+
 #include <cstdint>
 #include <ctime>
 #include <functional>
@@ -75,6 +77,11 @@ struct SyncTarget {
 // (the first failure) when any failed. The fault points are taken first,
 // in the order given, in the calling thread.
 void sync_together(const std::vector<SyncTarget>& targets);
+// sync_together() for targets that fail alone: for each target, nullopt
+// when it is durable, else why not (an injected fault, a directory that
+// cannot be opened, a failed fsync fail only that target). Never throws
+// but for memory.
+std::vector<std::optional<Error>> sync_each(const std::vector<SyncTarget>& targets);
 void set_mtime(int fd, std::time_t t, const std::string& what);
 // A file that a root process creates in a directory of another user is
 // given to that user (fchown), so that the user's programs can read it.

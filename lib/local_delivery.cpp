@@ -451,12 +451,19 @@ constexpr std::chrono::duration<double> group_time = std::chrono::seconds(1);
 constexpr double first_maildir_cost = 0.002;  // seconds a delivery, until one group is timed
 
 // Maildir deliveries whose files are written before any is synced: their
-// fsyncs then run at once (durable::sync_together), so that a group waits
-// for the disk once per this many messages rather than once per message.
-constexpr size_t maildir_files_at_once = 16;
+// fsyncs then run at once (durable::sync_each), so that a group waits for
+// the disk once per this many messages rather than once per message. Each
+// holds three descriptors (the file, tmp/ and new/) until it is linked.
+// At most 16, and no more than a quarter of the descriptors this process
+// may have (group_files() holds another quarter).
+size_t maildir_files_at_once() {
+    struct rlimit rl;
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return 4;
+    return size_t(std::clamp<rlim_t>(rl.rlim_cur / 4 / 3, 1, 16));
+}
 
 // Makes a batch group's Maildir deliveries: one child per owner (run_as)
-// makes that owner's, in order, maildir_files_at_once at a time, and then
+// makes that owner's, in order, maildir_files_at_once() at a time, and then
 // syncs the new/ of each Maildir it delivered to, once: a delivery counts
 // only when its new/ is synced.
 std::vector<Status> make_maildir_deliveries(const std::vector<MaildirTask>& tasks, const std::string& hostname) {
@@ -471,37 +478,46 @@ std::vector<Status> make_maildir_deliveries(const std::vector<MaildirTask>& task
         auto made = run_as(tasks[idx[0]].owner, idx.size(), [&] {
             std::vector<Status> s(idx.size());
             std::map<std::string, std::vector<size_t>> delivered;  // Maildir → positions in s
-            for (size_t from = 0; from < idx.size(); from += maildir_files_at_once) {
-                size_t to = std::min(idx.size(), from + maildir_files_at_once);
+            const size_t at_once = maildir_files_at_once();
+            for (size_t from = 0; from < idx.size(); from += at_once) {
+                size_t to = std::min(idx.size(), from + at_once);
                 std::vector<std::unique_ptr<maildir::PendingDelivery>> written(to - from);
                 std::vector<durable::SyncTarget> targets;
+                std::vector<size_t> target_of;  // targets[j] is the file of position target_of[j]
+                targets.reserve(to - from);
+                target_of.reserve(to - from);
                 for (size_t k = from; k < to; ++k) {
                     const MaildirTask& t = tasks[idx[k]];
                     s[k] = guarded([&] {
                         int fd = t.file ? t.file->fd.get() : -1;
                         std::uint64_t size = t.file ? t.file->size : 0;
                         std::string_view data = t.data ? std::string_view(*t.data) : "";
-                        written[k - from] =
-                            std::make_unique<maildir::PendingDelivery>(t.maildir, t.prefix, data, fd, size, hostname);
-                        targets.push_back(written[k - from]->target());
+                        auto d = std::make_unique<maildir::PendingDelivery>(t.maildir, t.prefix, data, fd, size,
+                                                                            hostname);
+                        targets.push_back(d->target());
+                        target_of.push_back(k);
+                        written[k - from] = std::move(d);
                         return Status::ok();
                     });
                 }
-                // One failed fsync fails the files synced with it: none of
-                // them is linked into new/, each is tried again later.
+                // A file whose fsync failed is not linked into new/ (it is
+                // tried again later); the others of the chunk are.
+                std::vector<std::optional<Error>> sync_errors;
                 Status synced = guarded([&] {
-                    durable::sync_together(targets);
+                    sync_errors = durable::sync_each(targets);
                     return Status::ok();
                 });
-                for (size_t k = from; k < to; ++k) {
-                    if (!written[k - from]) continue;
-                    if (synced.is_ok())
+                for (size_t j = 0; j < target_of.size(); ++j) {
+                    size_t k = target_of[j];
+                    if (!synced.is_ok())
+                        s[k] = synced;
+                    else if (sync_errors[j])
+                        s[k] = sync_errors[j]->status();
+                    else
                         s[k] = guarded([&] {
                             written[k - from]->commit();
                             return Status::ok("delivered to maildir " + tasks[idx[k]].maildir);
                         });
-                    else
-                        s[k] = synced;
                     written[k - from].reset();
                     if (s[k].is_ok()) delivered[tasks[idx[k]].maildir].push_back(k);
                 }

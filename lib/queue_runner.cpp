@@ -219,14 +219,15 @@ DeliveryPlan plan_deliveries(const std::vector<const Envelope*>& messages,
     size_t lanes = size_t(std::max(1, spread));
     // `parts` in runs of at most `limit`: a whole number of runs per lane,
     // all of about the same size, so that the lanes end together. What fits
-    // one run goes in one, except that with `least` set it is spread over
-    // as many lanes as give each run at least that many parts.
+    // one run goes in one. With `least` set, the runs are a whole number
+    // per lane only as far as each keeps at least `least` parts.
     auto split = [&](const std::vector<std::pair<size_t, std::vector<size_t>>>& parts, size_t limit, size_t least,
                      StageJob proto) {
         size_t n = parts.size();
-        size_t runs = (n + limit - 1) / limit;
-        if (runs > 1) runs = std::min(n, (runs + lanes - 1) / lanes * lanes);
-        if (least > 0) runs = std::max(runs, std::min(lanes, n / least));
+        size_t fewest = (n + limit - 1) / limit;
+        size_t per_lane = std::min(n, (fewest + lanes - 1) / lanes * lanes);
+        size_t runs = least > 0 ? std::max(fewest, std::min(per_lane, n / least))
+                                : fewest > 1 ? per_lane : fewest;
         for (size_t r = 0; r < runs; ++r) {
             StageJob j = proto;
             for (size_t k = (r * n + runs - 1) / runs; k < ((r + 1) * n + runs - 1) / runs; ++k)

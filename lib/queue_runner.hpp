@@ -73,7 +73,7 @@ struct DeliveryPlan {
 // The fewest messages in a local run that the local recipients are spread
 // for: below it, one mta-deliver run costs more (its start, about 20 ms of
 // CPU) than running beside another gains, as mta-deliver already syncs the
-// files of a group together (maildir_files_at_once).
+// files of a group together (lib/local_delivery).
 constexpr size_t local_run_least = 128;
 
 // Groups the pending recipients of `messages` by route. For each remote

@@ -162,3 +162,16 @@ rm -rf "$M/md"
 out=$(batch "MTA_FAIL_AT=$sync_step")
 check "--batch: new/ cannot be synced: both messages in new/, both reported temporary" sh -c \
 	"test '$(outcomes "$out")' = ' 2 temporary' && test \"\$(printf '%s\n' '$(batch_state)' | cut -d: -f2 | sort -u)\" = complete"
+# The files of a batch are synced together, but fail alone: the first
+# message's file cannot be synced, so it is temporary and left out of
+# new/ (its tmp/ file removed), and the second is delivered.
+first_fsync=$(awk '$2 == "fsync" && $3 ~ /Maildir\/tmp\// { print $1; exit }' "$T/fault/trace")
+rm -rf "$M/md"
+out=$(batch "MTA_FAIL_AT=$first_fsync")
+first_id=$(printf '%s\n' $ids | head -1)
+got=$(printf '%s\n' "$out" | awk -F '\t' '{ print $2 ":" $4 }' | sort | tr '\n' ' ')
+want=$(printf '%s\n' $ids | awk -v f="$first_id" '{ print $1 ":" ($1 == f ? "temporary" : "ok") }' | sort | tr '\n' ' ')
+got_state=$(batch_state | sort | tr '\n' ' ')
+want_state=$(printf '%s\n' $ids | awk -v f="$first_id" '{ print $1 ":" ($1 == f ? "none" : "complete") }' | sort | tr '\n' ' ')
+check "--batch: one file of two cannot be synced: that one temporary and not in new/, the other delivered" sh -c "
+	test '$got' = '$want' && test '$got_state' = '$want_state' && test -z \"\$(ls '$M/md/Maildir/tmp')\""

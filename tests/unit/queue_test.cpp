@@ -395,12 +395,17 @@ TEST_CASE("grouping: local deliveries spread over the lanes in runs of at least 
     // The remote recipients of the same messages keep batch_limit.
     CHECK(plan(6, 50, 4, 500).second == Sizes{6});
     CHECK(plan(300, 50, 4, 500).second.size() == 8);
-    // Over the local limit: runs of at most that many, a multiple of the lanes.
-    auto s = plan(500, 50, 4, 50).first;
-    REQUIRE(s.size() == 12);
-    for (size_t n : s) CHECK((n == 41 || n == 42));
+    // Over the local limit: runs of at most that many, and no more of them
+    // to fill the lanes evenly when that would take them under `least`.
+    CHECK(plan(500, 50, 4, 50).first == Sizes(10, 50));
+    // 2,000 in runs of up to 700: 3 would do, 4 fill the lanes and keep 500 each.
+    CHECK(plan(2000, 50, 4, 700).first == Sizes(4, 500));
     // No local limit of its own: batch_limit.
     CHECK(plan(100, 50, 1, 0).first == Sizes{50, 50});
+    // Over the local limit and spread, the runs still keep `least` each
+    // where they can: 501 over 4 lanes is 3 runs, not 4 of 125.
+    CHECK(plan(501, 50, 4, 500).first == Sizes{167, 167, 167});
+    CHECK(plan(least + 1, 50, 1000, least).first.size() == 2);
 }
 
 TEST_CASE("stage programs: result lines, exits, signals, time limits", "[queue]") {

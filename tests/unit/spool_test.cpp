@@ -463,6 +463,34 @@ TEST_CASE("sync_together makes files and directories durable at once, and report
     CHECK_THROWS_AS(durable::sync_together({{-1, t.path + "/missing"}}), Error);
 }
 
+TEST_CASE("sync_each: each target fails alone", "[durable]") {
+    TempDir t;
+    std::string a = t.path + "/a", b = t.path + "/b";
+    durable::Fd fa = durable::create_exclusive(a), fb = durable::create_exclusive(b);
+    durable::write_all(fa.get(), "one", a);
+    durable::write_all(fb.get(), "two", b);
+    auto e = durable::sync_each({{fa.get(), a}, {999999, "bad"}, {-1, t.path + "/missing"}, {fb.get(), b}});
+    REQUIRE(e.size() == 4);
+    CHECK(!e[0]);
+    REQUIRE(e[1]);
+    CHECK(std::string(e[1]->what()).find("fsync bad") != std::string::npos);
+    CHECK(e[1]->status().enhanced == "4.3.0");
+    CHECK(e[2]);
+    CHECK(!e[3]);
+    // An injected failure of the second fails it alone, with one fault
+    // point taken for each target, in order.
+    durable::reset_steps();
+    durable::set_fail_at(2, ENOSPC);
+    e = durable::sync_each({{fa.get(), a}, {fb.get(), b}, {-1, t.path}});
+    durable::set_fail_at(0, 0);
+    CHECK(durable::steps_taken() == 3);
+    CHECK(!e[0]);
+    REQUIRE(e[1]);
+    CHECK(e[1]->status().code == 452);
+    CHECK(!e[2]);
+    CHECK(durable::sync_each({}).empty());
+}
+
 TEST_CASE("a prepared file appears only when installed", "[durable]") {
     TempDir t;
     {
