@@ -439,12 +439,20 @@ TEST_CASE("two concurrent runners never claim the same message", "[spool][claim]
     CHECK(c1->read_all() == "x\n");
 }
 
-TEST_CASE("sync_together makes files and directories durable at once, and reports a failure", "[durable]") {
+// Two written files, a and b, not yet synced, in a directory of their own.
+struct TwoFiles {
     TempDir t;
     std::string a = t.path + "/a", b = t.path + "/b";
     durable::Fd fa = durable::create_exclusive(a), fb = durable::create_exclusive(b);
-    durable::write_all(fa.get(), "one", a);
-    durable::write_all(fb.get(), "two", b);
+    TwoFiles() {
+        durable::write_all(fa.get(), "one", a);
+        durable::write_all(fb.get(), "two", b);
+    }
+};
+
+TEST_CASE("sync_together makes files and directories durable at once, and reports a failure", "[durable]") {
+    TwoFiles f;
+    auto& [t, a, b, fa, fb] = f;
     durable::reset_steps();
     durable::sync_together({{fa.get(), a}, {fb.get(), b}, {-1, t.path}});
     CHECK(durable::steps_taken() == 3);  // one fault point each, taken in order
@@ -464,11 +472,8 @@ TEST_CASE("sync_together makes files and directories durable at once, and report
 }
 
 TEST_CASE("sync_each: each target fails alone", "[durable]") {
-    TempDir t;
-    std::string a = t.path + "/a", b = t.path + "/b";
-    durable::Fd fa = durable::create_exclusive(a), fb = durable::create_exclusive(b);
-    durable::write_all(fa.get(), "one", a);
-    durable::write_all(fb.get(), "two", b);
+    TwoFiles f;
+    auto& [t, a, b, fa, fb] = f;
     auto e = durable::sync_each({{fa.get(), a}, {999999, "bad"}, {-1, t.path + "/missing"}, {fb.get(), b}});
     REQUIRE(e.size() == 4);
     CHECK(!e[0]);
