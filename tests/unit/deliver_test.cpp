@@ -17,6 +17,7 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fcntl.h>
+#include <filesystem>
 #include <fstream>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -493,6 +494,31 @@ TEST_CASE("a Maildir delivery from a file is the delivery of its octets", "[mail
     // A file shorter than the size it was given for: refused, nothing in new/.
     CHECK_THROWS_AS(maildir::deliver(d.path + "/md3/", "", fd, message.size() + 100, "h"), Error);
     CHECK(std::system(("test -z \"$(find '" + d.path + "/md3/new' '" + d.path + "/md3/tmp' -type f)\"").c_str()) == 0);
+}
+
+TEST_CASE("a pending Maildir delivery is in new/ only once committed, and leaves nothing in tmp/", "[maildir]") {
+    TempDir d;
+    std::string md = d.path + "/md";
+    auto files = [&](const std::string& sub) {
+        std::string out;
+        for (auto& e : std::filesystem::directory_iterator(md + "/" + sub)) out += e.path().filename().string() + " ";
+        return out;
+    };
+    {
+        maildir::PendingDelivery dropped(md, "P: 1\n", "Subject: a\n\nx\n", -1, 0, "h");
+        CHECK(files("tmp") != "");
+        CHECK(files("new") == "");
+    }
+    CHECK(files("tmp") == "");  // destroyed uncommitted: its tmp/ file removed
+    CHECK(files("new") == "");
+    maildir::PendingDelivery kept(md, "P: 1\n", "Subject: b\n\nx\n", -1, 0, "h");
+    durable::sync_together({kept.target()});
+    std::string path = kept.commit();
+    kept.sync_new();
+    CHECK(files("tmp") == "");
+    CHECK(files("new") == path.substr(path.rfind('/') + 1) + " ");
+    std::ifstream in(path);
+    CHECK(std::string((std::istreambuf_iterator<char>(in)), {}) == "P: 1\nSubject: b\n\nx\n");
 }
 
 TEST_CASE("a large queued message stays in its file, with its header section read", "[deliver]") {
