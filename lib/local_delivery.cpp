@@ -440,13 +440,16 @@ namespace {
 // reported a group at a time: what a run that dies has delivered but not
 // reported is delivered again, so a group stays small.
 constexpr size_t group_bytes = 16 << 20;
+// 1/parts of the descriptors this process may have, at least 1 and at
+// most `most` (and `most / 4` when the limit cannot be read).
+size_t descriptors_share(rlim_t parts, rlim_t most) {
+    struct rlimit rl;
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return size_t(std::max<rlim_t>(1, most / 4));
+    return size_t(std::clamp<rlim_t>(rl.rlim_cur / parts, 1, most));
+}
 // Large messages stay open in their files until the group ends: at most
 // 256, and a quarter of the descriptors this process may have.
-size_t group_files() {
-    struct rlimit rl;
-    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return 64;
-    return size_t(std::clamp<rlim_t>(rl.rlim_cur / 4, 1, 256));
-}
+size_t group_files() { return descriptors_share(4, 256); }
 constexpr std::chrono::duration<double> group_time = std::chrono::seconds(1);
 constexpr double first_maildir_cost = 0.002;  // seconds a delivery, until one group is timed
 
@@ -456,11 +459,7 @@ constexpr double first_maildir_cost = 0.002;  // seconds a delivery, until one g
 // holds three descriptors (the file, tmp/ and new/) until it is linked.
 // At most 16, and no more than a quarter of the descriptors this process
 // may have (group_files() holds another quarter).
-size_t maildir_files_at_once() {
-    struct rlimit rl;
-    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return 4;
-    return size_t(std::clamp<rlim_t>(rl.rlim_cur / 4 / 3, 1, 16));
-}
+size_t maildir_files_at_once() { return descriptors_share(4 * 3, 16); }
 
 // Makes a batch group's Maildir deliveries: one child per owner (run_as)
 // makes that owner's, in order, maildir_files_at_once() at a time, and then
@@ -481,22 +480,16 @@ std::vector<Status> make_maildir_deliveries(const std::vector<MaildirTask>& task
             const size_t at_once = maildir_files_at_once();
             for (size_t from = 0; from < idx.size(); from += at_once) {
                 size_t to = std::min(idx.size(), from + at_once);
-                std::vector<std::unique_ptr<maildir::PendingDelivery>> written(to - from);
-                std::vector<durable::SyncTarget> targets;
-                std::vector<size_t> target_of;  // targets[j] is the file of position target_of[j]
-                targets.reserve(to - from);
-                target_of.reserve(to - from);
+                // The files written, with their positions in s.
+                std::vector<std::pair<size_t, std::unique_ptr<maildir::PendingDelivery>>> written;
                 for (size_t k = from; k < to; ++k) {
                     const MaildirTask& t = tasks[idx[k]];
                     s[k] = guarded([&] {
                         int fd = t.file ? t.file->fd.get() : -1;
                         std::uint64_t size = t.file ? t.file->size : 0;
                         std::string_view data = t.data ? std::string_view(*t.data) : "";
-                        auto d = std::make_unique<maildir::PendingDelivery>(t.maildir, t.prefix, data, fd, size,
-                                                                            hostname);
-                        targets.push_back(d->target());
-                        target_of.push_back(k);
-                        written[k - from] = std::move(d);
+                        written.emplace_back(k, std::make_unique<maildir::PendingDelivery>(t.maildir, t.prefix, data,
+                                                                                           fd, size, hostname));
                         return Status::ok();
                     });
                 }
@@ -504,21 +497,24 @@ std::vector<Status> make_maildir_deliveries(const std::vector<MaildirTask>& task
                 // tried again later); the others of the chunk are.
                 std::vector<std::optional<Error>> sync_errors;
                 Status synced = guarded([&] {
+                    std::vector<durable::SyncTarget> targets;
+                    for (auto& w : written) targets.push_back(w.second->target());
                     sync_errors = durable::sync_each(targets);
                     return Status::ok();
                 });
-                for (size_t j = 0; j < target_of.size(); ++j) {
-                    size_t k = target_of[j];
+                for (size_t j = 0; j < written.size(); ++j) {
+                    size_t k = written[j].first;  // not a structured binding: the lambda captures it
+                    auto& d = written[j].second;
                     if (!synced.is_ok())
                         s[k] = synced;
                     else if (sync_errors[j])
                         s[k] = sync_errors[j]->status();
                     else
                         s[k] = guarded([&] {
-                            written[k - from]->commit();
+                            d->commit();
                             return Status::ok("delivered to maildir " + tasks[idx[k]].maildir);
                         });
-                    written[k - from].reset();
+                    d.reset();
                     if (s[k].is_ok()) delivered[tasks[idx[k]].maildir].push_back(k);
                 }
             }

@@ -126,7 +126,6 @@ PendingDelivery::PendingDelivery(const std::string& dir_in, std::string_view pre
         else if (errno != EEXIST)
             throw Error::system("create " + tmp_path_, errno);
     }
-    created_ = bool(fd_);
     if (!fd_) refuse("cannot create a unique file in " + dir_ + "/tmp");
     try {
         // Two writes rather than a copy of the message joined to its prefix.
@@ -146,7 +145,9 @@ PendingDelivery::PendingDelivery(const std::string& dir_in, std::string_view pre
 }
 
 PendingDelivery::~PendingDelivery() {
-    if (created_ && !committed_) ::unlinkat(tmp_.get(), name_.c_str(), 0);
+    // Constructed, so its tmp/ file was created (a throwing constructor
+    // removes its own).
+    if (!committed_) ::unlinkat(tmp_.get(), name_.c_str(), 0);
 }
 
 std::string PendingDelivery::commit() {

@@ -67,7 +67,7 @@ std::string deliver(const std::string& dir, std::string_view prefix, int message
                     const std::string& hostname);
 
 // deliver() in halves, for a caller that fsyncs several deliveries at once
-// (durable::sync_together): the constructor writes prefix and message (or
+// (durable::sync_each): the constructor writes prefix and message (or
 // the first message_size octets of message_fd, when it is not -1) to a new
 // file in tmp/ and keeps it open; once target() is durable, commit() checks
 // its size, closes it, links it into new/ (without syncing new/) and
@@ -88,7 +88,7 @@ private:
     std::string dir_, name_, tmp_path_;
     durable::Fd tmp_, new_, fd_;
     VirtualSize size_;
-    bool created_ = false, committed_ = false;
+    bool committed_ = false;
 };
 
 // fsync of dir/new, opened as deliver() opens it (no symbolic links, the
