@@ -107,6 +107,10 @@ Envelope read_envelope(int fd, const QueueId& id, const std::string& what) {
     return parse_envelope(read_range(fd, 0, what));
 }
 
+bool holds_content(int fd, const QueueId& id, const std::string& what) {
+    return trailer_of(fd, file_size(fd, what), id, what).has_value();
+}
+
 Head read_head(int fd, const QueueId& id, const std::string& what) {
     // As read_envelope: most files come whole in the first read.
     std::string head = read_range(fd, 0, what, small_file);

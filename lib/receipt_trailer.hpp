@@ -40,6 +40,10 @@ Parts split(std::string_view file, const QueueId& id);
 // Throws Error (data) when it is neither.
 Envelope read_envelope(int fd, const QueueId& id, const std::string& what);
 
+// Whether the file ends with a trailer of its own: it is the file written
+// at receipt, content and all, not an envelope alone.
+bool holds_content(int fd, const QueueId& id, const std::string& what);
+
 // The content of a msg/ file, without its trailer.
 std::string read_content(int fd, const QueueId& id, const std::string& what);
 

@@ -28,6 +28,20 @@ bool exists(const std::string& p) {
     return ::lstat(p.c_str(), &st) == 0;
 }
 
+// How many names the file p has; nullopt when there is no such file.
+std::optional<nlink_t> links(const std::string& p) {
+    struct stat st;
+    if (::lstat(p.c_str(), &st) != 0) return std::nullopt;
+    return st.st_nlink;
+}
+
+// The file p for reading; an empty Fd when there is no such file.
+durable::Fd open_existing(const std::string& p) {
+    int fd = ::open(p.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno != ENOENT) throw Error::system("open " + p, errno);
+    return durable::Fd(fd);
+}
+
 // Names in a spool directory, dot files (temporaries) excluded.
 template <typename F>
 void scan(const std::string& dir, F&& f) {
@@ -135,15 +149,17 @@ void Spool::Incoming::commit(Envelope env) {
     try {
         // S2: the envelope as received and the footer after the content
         // (lib/receipt_trailer), the mtime set to the next attempt; the
-        // file and its name in msg/ made durable together.
-        flush();
+        // file made durable. Its name in msg/ is not: the link below is
+        // the name that counts, and the runner fsyncs msg/ before the
+        // envelope's first rewrite (update(); docs/spool.md).
         env.id = id_;
         env.size = size_;
         if (env.arrival == 0) env.arrival = clock::now();
         if (env.next_attempt == 0) env.next_attempt = env.arrival;
-        durable::write_all(fd_.get(), receipt_trailer::make(env), msg);
+        buffer_ += receipt_trailer::make(env);  // a small message: content and trailer in one write
+        flush();
         durable::set_mtime(fd_.get(), env.next_attempt, msg);
-        durable::sync_together({{fd_.get(), msg}, {-1, s.root_ + "/msg"}});
+        durable::sync(fd_.get(), msg);
         struct stat st;
         if (::fstat(fd_.get(), &st) != 0 || st.st_nlink == 0)
             throw Error::temp("the queue file " + msg + " was removed while being written");
@@ -171,13 +187,27 @@ void Spool::Incoming::abort() {
 
 // ---- claiming and reading ----
 
-std::optional<Spool::Claim> Spool::claim(const QueueId& id) const {
-    int fd = ::open(path("msg", id).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT) return std::nullopt;
-        throw Error::system("open " + path("msg", id), errno);
+durable::Fd Spool::open_content_file(const QueueId& id, bool restore) const {
+    std::string msg = path("msg", id);
+    if (durable::Fd fd = open_existing(msg)) return fd;
+    for (auto dir : {"env", "hold"}) {
+        std::string p = path(dir, id);
+        durable::Fd fd = open_existing(p);
+        if (!fd) continue;
+        // An envelope alone: the content went with its name (a removal
+        // under way, or a file removed by hand).
+        if (!receipt_trailer::holds_content(fd.get(), id, p)) return {};
+        if (!restore) return fd;
+        if (::link(p.c_str(), msg.c_str()) != 0 && errno != EEXIST) throw Error::system("link " + p + " " + msg, errno);
+        return open_existing(msg);
     }
-    durable::Fd owned(fd);
+    return {};
+}
+
+std::optional<Spool::Claim> Spool::claim(const QueueId& id) const {
+    durable::Fd owned = open_content_file(id, true);
+    if (!owned) return std::nullopt;
+    int fd = owned.get();
     while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
         if (errno == EINTR) continue;
         if (errno == EWOULDBLOCK) return std::nullopt;
@@ -205,23 +235,21 @@ std::optional<Envelope> Spool::load(const QueueId& id) const {
     return std::nullopt;
 }
 
-namespace {
-durable::Fd open_msg(const std::string& p) {
-    int fd = ::open(p.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) throw Error::system("open " + p, errno);
-    return durable::Fd(fd);
+durable::Fd Spool::open_msg(const QueueId& id) const {
+    durable::Fd fd = open_content_file(id, false);
+    if (!fd) throw Error::system("open " + path("msg", id), ENOENT);
+    return fd;
 }
-}  // namespace
 
 std::string Spool::content(const QueueId& id) const {
     std::string p = path("msg", id);
-    durable::Fd fd = open_msg(p);
+    durable::Fd fd = open_msg(id);
     return receipt_trailer::read_content(fd.get(), id, p);
 }
 
 Spool::ContentFile Spool::open_content(const QueueId& id) const {
     std::string p = path("msg", id);
-    ContentFile f{open_msg(p), 0, std::nullopt};
+    ContentFile f{open_msg(id), 0, std::nullopt};
     auto head = receipt_trailer::read_head(f.fd.get(), id, p);
     f.size = head.size;
     f.content = std::move(head.content);
@@ -233,7 +261,9 @@ bool Spool::is_held(const QueueId& id) const { return exists(path("hold", id)); 
 void Spool::update(const Envelope& e) const {
     if (!e.id) throw Error::temp("envelope without id");
     const char* dir = is_held(*e.id) ? "hold" : "env";
-    if (!exists(path(dir, *e.id))) throw Error::temp("message " + e.id->str() + " is not queued");
+    auto names = links(path(dir, *e.id));
+    if (!names) throw Error::temp("message " + e.id->str() + " is not queued");
+    if (*names > 1) durable::sync_directory(root_ + "/msg");  // the first rewrite: msg/<id> made durable first
     durable::replace_file(root_ + "/" + dir, e.id->str(), serialize(e), e.next_attempt, owner_);
 }
 
@@ -241,13 +271,16 @@ std::vector<std::string> Spool::update_all(const std::vector<const Envelope*>& e
     std::vector<std::string> errors(envelopes.size());
     std::vector<std::unique_ptr<durable::PreparedFile>> files(envelopes.size());
     std::vector<bool> in_hold(envelopes.size(), false);
+    bool first_rewrite = false;  // of some envelope: msg/ is fsynced with the new files
     for (size_t k = 0; k < envelopes.size(); ++k) {
         const Envelope& e = *envelopes[k];
         try {
             if (!e.id) throw Error::temp("envelope without id");
             in_hold[k] = is_held(*e.id);
             const char* dir = in_hold[k] ? "hold" : "env";
-            if (!exists(path(dir, *e.id))) throw Error::temp("message " + e.id->str() + " is not queued");
+            auto names = links(path(dir, *e.id));
+            if (!names) throw Error::temp("message " + e.id->str() + " is not queued");
+            if (*names > 1) first_rewrite = true;
             files[k] = std::make_unique<durable::PreparedFile>(root_ + "/" + dir, e.id->str(), serialize(e),
                                                                e.next_attempt, owner_);
         } catch (const Error& err) {
@@ -259,6 +292,7 @@ std::vector<std::string> Spool::update_all(const std::vector<const Envelope*>& e
     for (size_t from = 0; from < files.size(); from += batch) {
         std::vector<durable::SyncTarget> targets;
         std::vector<size_t> which;
+        if (std::exchange(first_rewrite, false)) targets.push_back({-1, root_ + "/msg"});
         for (size_t k = from; k < std::min(files.size(), from + batch); ++k)
             if (files[k]) {
                 targets.push_back(files[k]->target());

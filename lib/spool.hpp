@@ -135,6 +135,17 @@ public:
     static constexpr std::time_t writer_lifetime = 24 * 3600;
 
 private:
+    // msg/<id> for reading; an empty Fd when the message is gone.
+    // mta-recv makes only env/<id> durable (docs/spool.md, S2), so a crash
+    // may take msg/<id> away from a message received since a runner last
+    // fsynced msg/; env/<id> (or hold/<id>) is then still the same file,
+    // its trailer and all. That file is read in its place or, with
+    // restore, linked back as msg/<id> (which the first rewrite of the
+    // envelope makes durable).
+    durable::Fd open_content_file(const QueueId& id, bool restore) const;
+    // open_content_file() without restoring; Error (4.3.0) when it is gone.
+    durable::Fd open_msg(const QueueId& id) const;
+
     std::string root_;
     // Set when a root process uses a spool that belongs to another user
     // (mta-queue run by root's cron): the files it creates are given to
