@@ -311,7 +311,7 @@ PassResult QueueRunner::run() {
                       rec.orphans_removed);
         lock.mark_recovery(now);
     }
-    routes_.clear();
+    forget_old_routes();
     std::vector<QueueId> due = spool_.due(now);
     std::vector<std::vector<QueueId>> chunks;
     size_t chunk = std::max<size_t>(1, cfg_.chunk);
@@ -507,7 +507,22 @@ void QueueRunner::deliver(Chunk& chunk, std::time_t now, PassResult& res) {
     for (auto& w : chunk.works) finish(*w, now, res);
 }
 
+void QueueRunner::forget_old_routes() {
+    auto now = steady::now();
+    for (auto it = routes_.begin(); it != routes_.end();) {
+        const Route& r = it->second;
+        bool temporary = r.kind == RouteKind::error && r.error.outcome != Outcome::permanent;
+        if (temporary || now - route_asked_[it->first] >= std::chrono::seconds(cfg_.route_cache)) {
+            route_asked_.erase(it->first);
+            it = routes_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
 void QueueRunner::resolve(const std::vector<std::string>& domains) {
+    for (auto& d : domains) route_asked_[d] = steady::now();
     StageRun run;
     run.user = network_user_;
     run.argv.push_back(cfg_.route_program);

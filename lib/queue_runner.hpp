@@ -18,6 +18,7 @@
 #include "spool.hpp"
 #include "stage_program.hpp"
 
+#include <chrono>
 #include <ctime>
 #include <functional>
 #include <tuple>
@@ -34,6 +35,7 @@ struct QueueConfig {
     std::string send_program;     // mta-send
     std::string deliver_program;  // mta-deliver
     int route_timeout = 300;      // seconds for one mta-route run
+    int route_cache = 30;         // seconds an answer of mta-route serves later passes of this runner
     int send_timeout = 3600;      // seconds for one mta-send run
     int deliver_timeout = 1800;   // seconds for one mta-deliver run, per message in a batch
     int concurrency = 10;         // stage programs running at once
@@ -108,9 +110,12 @@ private:
     struct Chunk;
     const Spool& spool_;
     QueueConfig cfg_;
-    // This pass's answers, by domain. Only prepare() adds to it; jobs hold
-    // pointers to its entries, which insertions leave in place.
+    // mta-route's answers, by domain: this pass's, and those of earlier
+    // passes younger than route_cache seconds (but for temporary errors).
+    // Within a pass only prepare() adds to it; jobs hold pointers to its
+    // entries, which insertions leave in place.
     std::map<std::string, Route> routes_;
+    std::map<std::string, std::chrono::steady_clock::time_point> route_asked_;
     // Whom mta-route and mta-send run as when the runner is root: the
     // spool's owner (mta-deliver keeps root to become each recipient).
     std::optional<StageUser> network_user_;
@@ -122,6 +127,8 @@ private:
     // Runs the chunk's stages, then finishes its messages.
     void deliver(Chunk& chunk, std::time_t now, PassResult& res);
     void resolve(const std::vector<std::string>& domains);
+    // Drops the routes older than route_cache seconds, and temporary errors.
+    void forget_old_routes();
     void run_job(const StageJob& job, std::vector<std::unique_ptr<Work>>& works, std::time_t now, PassResult& res);
     void finish(Work& w, std::time_t now, PassResult& res);
     void notify(Work& w, std::time_t now, PassResult& res);

@@ -209,6 +209,7 @@ check "the messages are finished" test -z "$(ls "$SPOOL/env")"
 # --- 8b. run --loop repeats the pass ---
 queue_root loop
 : > "$STAGE_LOG"
+: > "$STAGE_LOG.routes"
 id=$(put -f ok-sender@local.test -r ok9@example.org)
 bg "$q" run --loop 1
 sleep 1.5
@@ -217,6 +218,27 @@ i=0
 while [ "$i" -lt 50 ] && [ "$(delivered "$id2" ok10@example.org)" != 1 ]; do sleep 0.1; i=$((i + 1)); done
 kill "$last_pid"
 check "run --loop delivers what arrives later" test "$(delivered "$id" ok9@example.org)$(delivered "$id2" ok10@example.org)" = 11
+check "the second pass uses the first one's route (--route-cache 30)" test "$(grep -cF ' example.org' "$STAGE_LOG.routes")" = 1
+# --route-cache 0 asks in every pass; a temporary error is asked again anyway.
+: > "$STAGE_LOG.routes"
+put -f ok-sender@local.test -r ok13@example.org -r x@dnsfail.test > /dev/null
+bg "$q" --route-cache 0 run --loop 1
+sleep 1.5
+put -f ok-sender@local.test -r ok14@example.org -r y@dnsfail.test > /dev/null
+i=0
+while [ "$i" -lt 50 ] && [ "$(grep -c ' ok14@example.org$' "$STAGE_LOG")" != 1 ]; do sleep 0.1; i=$((i + 1)); done
+kill "$last_pid"
+check "--route-cache 0: the route asked in each pass" test "$(grep -cF ' example.org' "$STAGE_LOG.routes")" = 2
+: > "$STAGE_LOG.routes"
+put -f ok-sender@local.test -r ok15@example.org -r x@dnsfail.test > /dev/null
+bg "$q" run --loop 1
+sleep 1.5
+put -f ok-sender@local.test -r ok16@example.org -r y@dnsfail.test > /dev/null
+i=0
+while [ "$i" -lt 50 ] && [ "$(grep -c ' ok16@example.org$' "$STAGE_LOG")" != 1 ]; do sleep 0.1; i=$((i + 1)); done
+kill "$last_pid"
+check "a temporary route error is asked again in the next pass, the good route is not" \
+	test "$(grep -cF ' dnsfail.test' "$STAGE_LOG.routes")$(grep -cF ' example.org' "$STAGE_LOG.routes")" = 21
 
 # --- 8c. run --loop wakes when a message is queued (spool/trigger) ---
 queue_root trigger

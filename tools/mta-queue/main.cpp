@@ -74,6 +74,8 @@ int main(int argc, char** argv) {
     app.add_option("--send-program", q.send_program, "the remote delivery stage (default: mta-send)");
     app.add_option("--deliver-program", q.deliver_program, "the local delivery stage (default: mta-deliver)");
     app.add_option("--route-timeout", q.route_timeout, "seconds one mta-route run may take")->capture_default_str();
+    app.add_option("--route-cache", q.route_cache, "seconds an answer of mta-route serves later passes of run --loop")
+        ->capture_default_str();
     app.add_option("--send-timeout", q.send_timeout, "seconds one mta-send run may take")->capture_default_str();
     app.add_option("--deliver-timeout", q.deliver_timeout, "seconds one mta-deliver run may take, per message")
         ->capture_default_str();
