@@ -271,7 +271,9 @@ std::vector<std::string> Spool::update_all(const std::vector<const Envelope*>& e
     std::vector<std::string> errors(envelopes.size());
     std::vector<std::unique_ptr<durable::PreparedFile>> files(envelopes.size());
     std::vector<bool> in_hold(envelopes.size(), false);
-    bool first_rewrite = false;  // of some envelope: msg/ is fsynced with the new files
+    // The first rewrite of an envelope that is still the received file:
+    // msg/ is fsynced with the new files of its batch.
+    std::vector<bool> first_rewrite(envelopes.size(), false);
     for (size_t k = 0; k < envelopes.size(); ++k) {
         const Envelope& e = *envelopes[k];
         try {
@@ -280,7 +282,7 @@ std::vector<std::string> Spool::update_all(const std::vector<const Envelope*>& e
             const char* dir = in_hold[k] ? "hold" : "env";
             auto names = links(path(dir, *e.id));
             if (!names) throw Error::temp("message " + e.id->str() + " is not queued");
-            if (*names > 1) first_rewrite = true;
+            first_rewrite[k] = *names > 1;
             files[k] = std::make_unique<durable::PreparedFile>(root_ + "/" + dir, e.id->str(), serialize(e),
                                                                e.next_attempt, owner_);
         } catch (const Error& err) {
@@ -292,7 +294,11 @@ std::vector<std::string> Spool::update_all(const std::vector<const Envelope*>& e
     for (size_t from = 0; from < files.size(); from += batch) {
         std::vector<durable::SyncTarget> targets;
         std::vector<size_t> which;
-        if (std::exchange(first_rewrite, false)) targets.push_back({-1, root_ + "/msg"});
+        for (size_t k = from; k < std::min(files.size(), from + batch); ++k)
+            if (files[k] && first_rewrite[k]) {
+                targets.push_back({-1, root_ + "/msg"});
+                break;
+            }
         for (size_t k = from; k < std::min(files.size(), from + batch); ++k)
             if (files[k]) {
                 targets.push_back(files[k]->target());
