@@ -513,12 +513,21 @@ TEST_CASE("a prepared file appears only when installed", "[durable]") {
     CHECK(st.st_mtime == 1000000000);
 }
 
-TEST_CASE("update_all records several envelopes, held ones in hold/, and reports the ones it cannot", "[spool]") {
+namespace {
+// A spool with three committed messages (contents 1, 2 and 3), the second held.
+struct ThreeMessages {
     TempDir d;
-    Spool s(d.path);
-    s.create();
-    QueueId a = commit_one(s, 1), b = commit_one(s, 2), c = commit_one(s, 3);
-    s.hold(b);
+    Spool s{d.path};
+    QueueId a = (s.create(), commit_one(s, 1));
+    QueueId b = commit_one(s, 2);
+    QueueId c = commit_one(s, 3);
+    ThreeMessages() { s.hold(b); }
+};
+}  // namespace
+
+TEST_CASE("update_all records several envelopes, held ones in hold/, and reports the ones it cannot", "[spool]") {
+    ThreeMessages m;
+    auto& [d, s, a, b, c] = m;
     auto now = clock::now();
     Envelope ea = *s.load(a), eb = *s.load(b), ec = *s.load(c);
     ea.attempts = 3;
@@ -549,11 +558,8 @@ nlink_t links_of(const std::string& p) {
 }  // namespace
 
 TEST_CASE("content whose msg/ name a crash took away is read from env/ or hold/ and restored by a claim", "[spool]") {
-    TempDir d;
-    Spool s(d.path);
-    s.create();
-    QueueId a = commit_one(s, 1), b = commit_one(s, 2), c = commit_one(s, 3);
-    s.hold(b);
+    ThreeMessages m;
+    auto& [d, s, a, b, c] = m;
     // What a crash may leave: the envelope's name in env/ (or hold/) was
     // fsynced at the commit, the content's name in msg/ was not.
     for (auto& id : {a, b}) REQUIRE(::unlink(s.path("msg", id).c_str()) == 0);
