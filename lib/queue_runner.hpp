@@ -128,6 +128,7 @@ private:
     void deliver(Chunk& chunk, std::time_t now, PassResult& res);
     void resolve(const std::vector<std::string>& domains);
     // Drops the routes older than route_cache seconds, and temporary errors.
+    // Only at the start of a pass, when no job points into routes_.
     void forget_old_routes();
     void run_job(const StageJob& job, std::vector<std::unique_ptr<Work>>& works, std::time_t now, PassResult& res);
     void finish(Work& w, std::time_t now, PassResult& res);

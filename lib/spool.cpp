@@ -1,12 +1,14 @@
 #include "spool.hpp"
 
 #include "clock.hpp"
+#include "log.hpp"
 #include "queue_trigger.hpp"
 #include "receipt_trailer.hpp"
 #include "status.hpp"
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
 #include <memory>
@@ -198,8 +200,24 @@ durable::Fd Spool::open_content_file(const QueueId& id, bool restore) const {
         // under way, or a file removed by hand).
         if (!receipt_trailer::holds_content(fd.get(), id, p)) return {};
         if (!restore) return fd;
-        if (::link(p.c_str(), msg.c_str()) != 0 && errno != EEXIST) throw Error::system("link " + p + " " + msg, errno);
-        return open_existing(msg);
+        // Linked back unless another claim did it first (EEXIST) or the
+        // name moved meanwhile (a hold, release or delete: ENOENT). Any
+        // other failure leaves this message alone for now, not the pass.
+        try {
+            durable::link(p, msg);
+        } catch (const Error& e) {
+            if (!exists(msg)) {
+                if (exists(p)) log::warning("{}: cannot link the content back: {}", id.str(), e.what());
+                return {};
+            }
+        }
+        durable::Fd restored = open_existing(msg);
+        struct stat a, b;
+        if (!restored || ::fstat(restored.get(), &a) != 0 || ::fstat(fd.get(), &b) != 0 || a.st_ino != b.st_ino ||
+            a.st_dev != b.st_dev)
+            return {};
+        log::info("{}: {} linked back from {} (a crash took that name)", id.str(), msg, p);
+        return restored;
     }
     return {};
 }
@@ -258,11 +276,17 @@ Spool::ContentFile Spool::open_content(const QueueId& id) const {
 
 bool Spool::is_held(const QueueId& id) const { return exists(path("hold", id)); }
 
+void Spool::require_content_name(const QueueId& id) const {
+    if (!exists(path("msg", id)))
+        throw Error::temp("message " + id.str() + " has no msg/ name (claim it before its envelope is rewritten)");
+}
+
 void Spool::update(const Envelope& e) const {
     if (!e.id) throw Error::temp("envelope without id");
     const char* dir = is_held(*e.id) ? "hold" : "env";
     auto names = links(path(dir, *e.id));
     if (!names) throw Error::temp("message " + e.id->str() + " is not queued");
+    if (*names == 1) require_content_name(*e.id);
     if (*names > 1) durable::sync_directory(root_ + "/msg");  // the first rewrite: msg/<id> made durable first
     durable::replace_file(root_ + "/" + dir, e.id->str(), serialize(e), e.next_attempt, owner_);
 }
@@ -282,6 +306,7 @@ std::vector<std::string> Spool::update_all(const std::vector<const Envelope*>& e
             const char* dir = in_hold[k] ? "hold" : "env";
             auto names = links(path(dir, *e.id));
             if (!names) throw Error::temp("message " + e.id->str() + " is not queued");
+            if (*names == 1) require_content_name(*e.id);
             first_rewrite[k] = *names > 1;
             files[k] = std::make_unique<durable::PreparedFile>(root_ + "/" + dir, e.id->str(), serialize(e),
                                                                e.next_attempt, owner_);
@@ -337,9 +362,11 @@ std::vector<std::string> Spool::update_all(const std::vector<const Envelope*>& e
 }
 
 void Spool::remove(const QueueId& id) const {
+    bool held = is_held(id);
     durable::unlink(path("env", id));
     durable::unlink(path("hold", id));
     durable::sync_directory(root_ + "/env");
+    if (held) durable::sync_directory(root_ + "/hold");
     durable::unlink(path("msg", id));
 }
 

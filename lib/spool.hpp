@@ -7,12 +7,13 @@
 //                   second name of msg/<id>; each rewrite of the envelope
 //                   replaces it by the envelope alone, written as
 //                   env/.<id>.<pid>.tmp and renamed
-//   hold/<id>       envelope of a held message
+//   hold/<id>       env/<id> of a held message (renamed)
 //   trigger         FIFO: pulled after each commit (lib/queue_trigger)
 //
-// The commit point is link(msg/<id>, env/<id>), after the file and msg/
-// are fsynced (together), followed by an fsync of env/; msg/<id> without
-// an envelope is not a message. The envelope's mtime is its next attempt
+// The commit point is link(msg/<id>, env/<id>), after the file is
+// fsynced, followed by an fsync of env/; msg/<id> without an envelope is
+// not a message. msg/ is fsynced before an envelope's first rewrite, and
+// a claim links back a msg/<id> that a crash took away. The envelope's mtime is its next attempt
 // time, so finding due messages is a directory scan with a stat per
 // entry. A runner claims a message with flock(2) on msg/<id>, a file that
 // is never replaced.
@@ -104,6 +105,7 @@ public:
     };
     ContentFile open_content(const QueueId& id) const;
     // Replaces the envelope atomically; its mtime becomes next_attempt.
+    // Only under a claim (which makes sure msg/<id> names the content).
     void update(const Envelope& e) const;
     // update() for several envelopes with one wait for the disk: the new
     // envelopes are written and fsynced together, each renamed over its
@@ -145,6 +147,10 @@ private:
     durable::Fd open_content_file(const QueueId& id, bool restore) const;
     // open_content_file() without restoring; Error (4.3.0) when it is gone.
     durable::Fd open_msg(const QueueId& id) const;
+    // Error (4.3.0) unless msg/<id> exists: an envelope that is the
+    // message's last name to its content is rewritten only after a claim
+    // linked msg/<id> back.
+    void require_content_name(const QueueId& id) const;
 
     std::string root_;
     // Set when a root process uses a spool that belongs to another user

@@ -566,6 +566,17 @@ TEST_CASE("content whose msg/ name a crash took away is read from env/ or hold/ 
     CHECK(s.content(a) == content_for(1));  // read in place, nothing written
     CHECK(s.open_content(b).size == content_for(2).size());
     CHECK(links_of(s.path("msg", a)) == 0);
+    // A rewrite before a claim would leave the content without a name: refused.
+    Envelope early = *s.load(a);
+    CHECK_THROWS_WITH(s.update(early), Catch::Contains("claim it"));
+    CHECK(s.update_all({&early})[0].find("claim it") != std::string::npos);
+    CHECK(s.content(a) == content_for(1));
+    // A link back that fails leaves the message for later; the caller goes on.
+    durable::reset_steps();
+    durable::set_fail_at(1, EIO);
+    CHECK_FALSE(s.claim(a));
+    durable::set_fail_at(0, 0);
+    CHECK(links_of(s.path("msg", a)) == 0);
     for (auto& [id, i] : {std::pair{a, 1}, std::pair{b, 2}}) {
         auto claim = s.claim(id);
         REQUIRE(claim);
