@@ -637,3 +637,50 @@ TEST_CASE("the first rewrite of an envelope makes msg/ durable before it", "[spo
     CHECK_THROWS_WITH(s.update(ea), !Catch::Contains("/msg"));
     durable::set_fail_at(0, 0);
 }
+
+TEST_CASE("update_all: the fsync of msg/ is taken, and can fail, in each batch that holds a first rewrite", "[spool][fault]") {
+    TempDir d;
+    Spool s(d.path);
+    s.create();
+    auto small = [&] {
+        auto in = s.receive();
+        in.write("Subject: small\n\nbody\n");
+        QueueId id = in.id();
+        in.commit(envelope_for(0));
+        return id;
+    };
+    // 32 envelopes rewritten once already fill the first batch; a message
+    // new each time, whose envelope is still the received file, is the
+    // second batch alone.
+    std::vector<Envelope> old;
+    for (int i = 0; i < 32; ++i) old.push_back(*s.load(small()));
+    std::vector<const Envelope*> ptrs;
+    for (auto& e : old) ptrs.push_back(&e);
+    REQUIRE(s.update_all(ptrs) == std::vector<std::string>(32));
+    auto with_new = [&] {
+        QueueId id = small();
+        auto e = std::make_unique<Envelope>(*s.load(id));
+        e->attempts = 1;
+        return e;
+    };
+    auto fresh = with_new();
+    ptrs.push_back(fresh.get());
+    durable::reset_steps();
+    REQUIRE(s.update_all(ptrs) == std::vector<std::string>(33));
+    long steps = durable::steps_taken();
+    bool seen = false;
+    for (long step = steps; step >= 1 && !seen; --step) {
+        fresh = with_new();
+        ptrs.back() = fresh.get();
+        durable::reset_steps();
+        durable::set_fail_at(step, EIO);
+        std::vector<std::string> errors = s.update_all(ptrs);
+        durable::set_fail_at(0, 0);
+        if (errors[32].find("fsync-dir " + d.path + "/msg") == std::string::npos) continue;
+        seen = true;
+        CHECK(errors[0].empty());  // the first batch needed no msg/ fsync
+        CHECK(links_of(s.path("env", *fresh->id)) == 2);
+        CHECK(s.load(*fresh->id)->attempts == 0);
+    }
+    CHECK(seen);
+}
