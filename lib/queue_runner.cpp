@@ -460,7 +460,7 @@ std::unique_ptr<QueueRunner::Chunk> QueueRunner::prepare(const std::vector<Queue
     DeliveryPlan& plan = chunk->plan;
     plan = plan_deliveries(
         envs,
-        [&](const std::string& d) -> const Route* { return d.empty() ? &local_route : &routes_.at(d); },
+        [&](const std::string& d) -> const Route* { return d.empty() ? &local_route : &routes_.at(d).route; },
         cfg_.batch_limit, cfg_.destination_concurrency, cfg_.local_batch_limit);
     for (auto& [m, i, route] : plan.errors) {
         // An error route is an outcome without a stage run.
@@ -510,19 +510,17 @@ void QueueRunner::deliver(Chunk& chunk, std::time_t now, PassResult& res) {
 void QueueRunner::forget_old_routes() {
     auto now = steady::now();
     for (auto it = routes_.begin(); it != routes_.end();) {
-        const Route& r = it->second;
+        const Route& r = it->second.route;
         bool temporary = r.kind == RouteKind::error && r.error.outcome != Outcome::permanent;
-        if (temporary || now - route_asked_[it->first] >= std::chrono::seconds(cfg_.route_cache)) {
-            route_asked_.erase(it->first);
+        if (temporary || now - it->second.asked >= std::chrono::seconds(cfg_.route_cache))
             it = routes_.erase(it);
-        } else {
+        else
             ++it;
-        }
     }
 }
 
 void QueueRunner::resolve(const std::vector<std::string>& domains) {
-    for (auto& d : domains) route_asked_[d] = steady::now();
+    auto asked = steady::now();
     StageRun run;
     run.user = network_user_;
     run.argv.push_back(cfg_.route_program);
@@ -539,7 +537,7 @@ void QueueRunner::resolve(const std::vector<std::string>& domains) {
             Route r = parse_route(line);
             std::string d = lower(r.domain);
             if (std::find(domains.begin(), domains.end(), d) != domains.end() && !routes_.count(d))
-                routes_[d] = std::move(r);
+                routes_[d] = {std::move(r), asked};
         } catch (const Error& err) {
             log::warning("mta-route printed a bad route line: {}", err.what());
         }
@@ -552,7 +550,7 @@ void QueueRunner::resolve(const std::vector<std::string>& domains) {
         std::string why = "no route for " + d + " (" + cfg_.route_program + " " + e.describe() + ")";
         r.error = Status::temporary(451, "4.4.3", why);
         if (!e.exited_ok()) log::warning("route lookup for {} failed: {}", d, e.describe());
-        routes_[d] = std::move(r);
+        routes_[d] = {std::move(r), asked};
     }
 }
 

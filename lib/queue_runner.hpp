@@ -114,8 +114,11 @@ private:
     // passes younger than route_cache seconds (but for temporary errors).
     // Within a pass only prepare() adds to it; jobs hold pointers to its
     // entries, which insertions leave in place.
-    std::map<std::string, Route> routes_;
-    std::map<std::string, std::chrono::steady_clock::time_point> route_asked_;
+    struct Answer {
+        Route route;
+        std::chrono::steady_clock::time_point asked;
+    };
+    std::map<std::string, Answer> routes_;
     // Whom mta-route and mta-send run as when the runner is root: the
     // spool's owner (mta-deliver keeps root to become each recipient).
     std::optional<StageUser> network_user_;

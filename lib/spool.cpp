@@ -276,18 +276,18 @@ Spool::ContentFile Spool::open_content(const QueueId& id) const {
 
 bool Spool::is_held(const QueueId& id) const { return exists(path("hold", id)); }
 
-void Spool::require_content_name(const QueueId& id) const {
-    if (!exists(path("msg", id)))
+bool Spool::first_rewrite(const QueueId& id, const char* dir) const {
+    auto names = links(path(dir, id));
+    if (!names) throw Error::temp("message " + id.str() + " is not queued");
+    if (*names == 1 && !exists(path("msg", id)))
         throw Error::temp("message " + id.str() + " has no msg/ name (claim it before its envelope is rewritten)");
+    return *names > 1;
 }
 
 void Spool::update(const Envelope& e) const {
     if (!e.id) throw Error::temp("envelope without id");
     const char* dir = is_held(*e.id) ? "hold" : "env";
-    auto names = links(path(dir, *e.id));
-    if (!names) throw Error::temp("message " + e.id->str() + " is not queued");
-    if (*names == 1) require_content_name(*e.id);
-    if (*names > 1) durable::sync_directory(root_ + "/msg");  // the first rewrite: msg/<id> made durable first
+    if (first_rewrite(*e.id, dir)) durable::sync_directory(root_ + "/msg");  // msg/<id> made durable first
     durable::replace_file(root_ + "/" + dir, e.id->str(), serialize(e), e.next_attempt, owner_);
 }
 
@@ -297,17 +297,14 @@ std::vector<std::string> Spool::update_all(const std::vector<const Envelope*>& e
     std::vector<bool> in_hold(envelopes.size(), false);
     // The first rewrite of an envelope that is still the received file:
     // msg/ is fsynced with the new files of its batch.
-    std::vector<bool> first_rewrite(envelopes.size(), false);
+    std::vector<bool> first(envelopes.size(), false);
     for (size_t k = 0; k < envelopes.size(); ++k) {
         const Envelope& e = *envelopes[k];
         try {
             if (!e.id) throw Error::temp("envelope without id");
             in_hold[k] = is_held(*e.id);
             const char* dir = in_hold[k] ? "hold" : "env";
-            auto names = links(path(dir, *e.id));
-            if (!names) throw Error::temp("message " + e.id->str() + " is not queued");
-            if (*names == 1) require_content_name(*e.id);
-            first_rewrite[k] = *names > 1;
+            first[k] = first_rewrite(*e.id, dir);
             files[k] = std::make_unique<durable::PreparedFile>(root_ + "/" + dir, e.id->str(), serialize(e),
                                                                e.next_attempt, owner_);
         } catch (const Error& err) {
@@ -320,7 +317,7 @@ std::vector<std::string> Spool::update_all(const std::vector<const Envelope*>& e
         std::vector<durable::SyncTarget> targets;
         std::vector<size_t> which;
         for (size_t k = from; k < std::min(files.size(), from + batch); ++k)
-            if (files[k] && first_rewrite[k]) {
+            if (files[k] && first[k]) {
                 targets.push_back({-1, root_ + "/msg"});
                 break;
             }

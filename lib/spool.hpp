@@ -13,9 +13,9 @@
 // The commit point is link(msg/<id>, env/<id>), after the file is
 // fsynced, followed by an fsync of env/; msg/<id> without an envelope is
 // not a message. msg/ is fsynced before an envelope's first rewrite, and
-// a claim links back a msg/<id> that a crash took away. The envelope's mtime is its next attempt
-// time, so finding due messages is a directory scan with a stat per
-// entry. A runner claims a message with flock(2) on msg/<id>, a file that
+// a claim links back a msg/<id> that a crash took away. The envelope's
+// mtime is its next attempt time, so finding due messages is a directory
+// scan with a stat per entry. A runner claims a message with flock(2) on msg/<id>, a file that
 // is never replaced.
 #pragma once
 
@@ -147,10 +147,11 @@ private:
     durable::Fd open_content_file(const QueueId& id, bool restore) const;
     // open_content_file() without restoring; Error (4.3.0) when it is gone.
     durable::Fd open_msg(const QueueId& id) const;
-    // Error (4.3.0) unless msg/<id> exists: an envelope that is the
-    // message's last name to its content is rewritten only after a claim
-    // linked msg/<id> back.
-    void require_content_name(const QueueId& id) const;
+    // Whether rewriting dir/<id> is its first rewrite (it is still the
+    // received file, a second name of msg/<id>). Error (4.3.0) when it is
+    // not queued, or when it is the content's last name: a claim links
+    // msg/<id> back first.
+    bool first_rewrite(const QueueId& id, const char* dir) const;
 
     std::string root_;
     // Set when a root process uses a spool that belongs to another user
