@@ -151,9 +151,14 @@ std::string show_message(const Spool& s, const QueueId& id, std::time_t now, boo
     return out;
 }
 
+Control unclaimed(const Spool& s, const QueueId& id) {
+    if (!s.load(id)) return Control::missing;
+    return s.content_gone(id) ? Control::content_gone : Control::busy;
+}
+
 Control hold_message(const Spool& s, const QueueId& id) {
     auto c = s.claim(id);
-    if (!c) return s.load(id) ? Control::busy : Control::missing;
+    if (!c) return unclaimed(s, id);
     if (!s.is_held(id)) {
         s.hold(id);
         log::info("{}: placed on hold", id.str());
@@ -163,7 +168,7 @@ Control hold_message(const Spool& s, const QueueId& id) {
 
 Control release_message(const Spool& s, const QueueId& id) {
     auto c = s.claim(id);
-    if (!c) return s.load(id) ? Control::busy : Control::missing;
+    if (!c) return unclaimed(s, id);
     if (s.is_held(id)) {
         s.release(id);
         log::info("{}: released from hold", id.str());
@@ -173,7 +178,11 @@ Control release_message(const Spool& s, const QueueId& id) {
 
 Control delete_message(const Spool& s, const QueueId& id) {
     auto c = s.claim(id);
-    if (!c) return s.load(id) ? Control::busy : Control::missing;
+    if (!c) {
+        Control why = unclaimed(s, id);
+        if (why != Control::content_gone) return why;
+        // Nothing can claim it, so nothing else works on it: the envelope goes.
+    }
     s.remove(id);
     log::info("{}: removed", id.str());
     return Control::done;
@@ -181,7 +190,7 @@ Control delete_message(const Spool& s, const QueueId& id) {
 
 Control make_due(const Spool& s, const QueueId& id, std::time_t now, bool reset) {
     auto c = s.claim(id);
-    if (!c) return s.load(id) ? Control::busy : Control::missing;
+    if (!c) return unclaimed(s, id);
     auto e = s.load(id);
     if (!e) return Control::missing;
     e->id = id;

@@ -13,7 +13,7 @@
 
 namespace mta {
 
-enum class Control { done, busy, missing };
+enum class Control { done, busy, missing, content_gone };
 
 // The mailq listing (lib/mailq_format) or JSON lines; returns the number of messages.
 size_t print_list(const Spool& s, bool json, std::FILE* out);
@@ -22,6 +22,10 @@ size_t print_list(const Spool& s, bool json, std::FILE* out);
 std::string show_message(const Spool& s, const QueueId& id, std::time_t now, bool json);
 // The content of a queued message, as the delivery agents read it.
 std::string message_content(const Spool& s, const QueueId& id);
+
+// Why a message could not be claimed: busy (another process works on
+// it), missing, or content_gone (Spool::content_gone).
+Control unclaimed(const Spool& s, const QueueId& id);
 
 Control hold_message(const Spool& s, const QueueId& id);
 Control release_message(const Spool& s, const QueueId& id);

@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <fcntl.h>
 #include <exception>
+#include <limits>
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -412,7 +413,12 @@ std::unique_ptr<QueueRunner::Chunk> QueueRunner::prepare(const std::vector<Queue
     auto& works = chunk->works;
     for (auto& id : ids) {
         auto claim = spool_.claim(id);
-        if (!claim) continue;
+        if (!claim) {
+            if (spool_.content_gone(id))
+                log::warning("{}: the content (msg/{}) is gone: not delivered; `mta-queue delete {}` removes the envelope",
+                             id.str(), id.str(), id.str());
+            continue;
+        }
         std::optional<Envelope> env;
         try {
             env = spool_.load(id);
@@ -562,7 +568,11 @@ void QueueRunner::run_job(const StageJob& job, std::vector<std::unique_ptr<Work>
     run.argv = {program};
     if (!job.local) run.argv.insert(run.argv.end(), {"--route", job.route->str()});
     // A local batch has the time its messages would have had one by one.
-    run.timeout = job.local ? cfg_.deliver_timeout * int(job.parts.size()) : cfg_.send_timeout;
+    // (at most INT_MAX seconds: a limit of a week times a large batch
+    // would not fit an int)
+    run.timeout = job.local ? int(std::min<long long>(std::numeric_limits<int>::max(),
+                                                      (long long)cfg_.deliver_timeout * (long long)job.parts.size()))
+                            : cfg_.send_timeout;
     auto job_of = [&](const std::pair<size_t, std::vector<size_t>>& part) {
         const Envelope& env = works[part.first]->env;
         BatchJob b{env.id->str(), env.sender.str(), {}};

@@ -116,6 +116,11 @@ public:
     // Removes a message: env/<id> (or hold/<id>) first, then msg/<id>.
     void remove(const QueueId& id) const;
     bool is_held(const QueueId& id) const;
+    // A queued message whose content is gone: its envelope (env/ or hold/)
+    // is a file of its own and msg/<id> does not exist (removed by hand:
+    // removals take the envelope first). No claim can take it; only
+    // remove() applies.
+    bool content_gone(const QueueId& id) const;
     void hold(const QueueId& id) const;
     void release(const QueueId& id) const;
 

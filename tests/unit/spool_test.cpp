@@ -1,5 +1,6 @@
 #include "clock.hpp"
 #include "durable.hpp"
+#include "queue_control.hpp"
 #include "spool.hpp"
 #include "status.hpp"
 
@@ -596,6 +597,43 @@ TEST_CASE("content whose msg/ name a crash took away is read from env/ or hold/ 
     REQUIRE(::unlink(s.path("msg", c).c_str()) == 0);
     CHECK_FALSE(s.claim(c));
     CHECK_THROWS_AS(s.content(c), Error);
+}
+
+TEST_CASE("a message whose content was removed by hand is refused by every control but delete", "[spool]") {
+    ThreeMessages m;
+    auto& [d, s, a, b, c] = m;
+    // Envelopes of their own (a first rewrite under a claim), then the
+    // content files removed by hand; b is on hold.
+    for (auto& id : {a, b}) {
+        auto claim = s.claim(id);
+        REQUIRE(claim);
+        s.update(*s.load(id));
+    }
+    CHECK_FALSE(s.content_gone(a));
+    for (auto& id : {a, b}) REQUIRE(::unlink(s.path("msg", id).c_str()) == 0);
+    // c's envelope is still the received file: a lost msg/ name is not gone
+    // content (a claim links it back).
+    REQUIRE(::unlink(s.path("msg", c).c_str()) == 0);
+    CHECK(s.content_gone(a));
+    CHECK(s.content_gone(b));
+    CHECK_FALSE(s.content_gone(c));
+    CHECK_FALSE(s.claim(a));
+    CHECK(unclaimed(s, a) == Control::content_gone);
+    CHECK(hold_message(s, a) == Control::content_gone);
+    CHECK(release_message(s, b) == Control::content_gone);
+    CHECK(make_due(s, a, clock::now(), false) == Control::content_gone);
+    {
+        auto busy = s.claim(c);
+        REQUIRE(busy);
+        CHECK(delete_message(s, c) == Control::busy);
+    }
+    CHECK(delete_message(s, a) == Control::done);
+    CHECK(delete_message(s, b) == Control::done);
+    CHECK_FALSE(s.load(a));
+    CHECK_FALSE(s.load(b));
+    CHECK(delete_message(s, a) == Control::missing);
+    CHECK(s.list() == std::vector<QueueId>{c});
+    CHECK(s.content(c) == content_for(3));
 }
 
 TEST_CASE("the first rewrite of an envelope makes msg/ durable before it", "[spool][fault]") {

@@ -44,6 +44,10 @@ int control_exit(Control c, const std::string& id) {
     case Control::missing:
         std::fprintf(stderr, "mta-queue: %s: no such message in the queue\n", id.c_str());
         return ex::noinput;
+    case Control::content_gone:
+        std::fprintf(stderr, "mta-queue: %s: its content (msg/%s) is gone; only delete removes it\n", id.c_str(),
+                     id.c_str());
+        return ex::dataerr;
     }
     return ex::software;
 }
@@ -73,12 +77,20 @@ int main(int argc, char** argv) {
     app.add_option("--route-program", q.route_program, "the route stage (default: mta-route next to mta-queue)");
     app.add_option("--send-program", q.send_program, "the remote delivery stage (default: mta-send)");
     app.add_option("--deliver-program", q.deliver_program, "the local delivery stage (default: mta-deliver)");
-    app.add_option("--route-timeout", q.route_timeout, "seconds one mta-route run may take")->capture_default_str();
+    // Stage time limits: a second to a week.
+    auto timeout = cli::Range(1, 7 * 86400);
+    app.add_option("--route-timeout", q.route_timeout, "seconds one mta-route run may take")
+        ->capture_default_str()
+        ->check(timeout);
     app.add_option("--route-cache", q.route_cache, "seconds an answer of mta-route serves later passes of run --loop")
-        ->capture_default_str();
-    app.add_option("--send-timeout", q.send_timeout, "seconds one mta-send run may take")->capture_default_str();
+        ->capture_default_str()
+        ->check(cli::Range(0, 86400));
+    app.add_option("--send-timeout", q.send_timeout, "seconds one mta-send run may take")
+        ->capture_default_str()
+        ->check(timeout);
     app.add_option("--deliver-timeout", q.deliver_timeout, "seconds one mta-deliver run may take, per message")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(timeout);
     app.add_option("--concurrency", q.concurrency, "stage programs running at once")
         ->capture_default_str()
         ->check(cli::Range(1, 1000));
@@ -202,7 +214,7 @@ int main(int argc, char** argv) {
             QueueId id = parse_id(id_arg);
             QueueRunner runner(spool, q);
             if (runner.return_to_sender(id)) return ex::ok;
-            return control_exit(spool.load(id) ? Control::busy : Control::missing, id_arg);
+            return control_exit(unclaimed(spool, id), id_arg);
         }
         if (*requeue) {
             if (!id_arg.empty()) return control_exit(make_due(spool, parse_id(id_arg), now, true), id_arg);
