@@ -189,9 +189,9 @@ void Spool::Incoming::abort() {
 
 // ---- claiming and reading ----
 
-durable::Fd Spool::open_content_file(const QueueId& id, bool restore) const {
+Spool::NamedFd Spool::open_content_file(const QueueId& id, bool restore) const {
     std::string msg = path("msg", id);
-    if (durable::Fd fd = open_existing(msg)) return fd;
+    if (durable::Fd fd = open_existing(msg)) return {std::move(fd), msg};
     for (auto dir : {"env", "hold"}) {
         std::string p = path(dir, id);
         durable::Fd fd = open_existing(p);
@@ -199,7 +199,7 @@ durable::Fd Spool::open_content_file(const QueueId& id, bool restore) const {
         // An envelope alone: the content went with its name (a removal
         // under way, or a file removed by hand).
         if (!receipt_trailer::holds_content(fd.get(), id, p)) return {};
-        if (!restore) return fd;
+        if (!restore) return {std::move(fd), p};
         // Linked back unless another claim did it first (EEXIST) or the
         // name moved meanwhile (a hold, release or delete: ENOENT). Any
         // other failure leaves this message alone for now, not the pass.
@@ -217,13 +217,13 @@ durable::Fd Spool::open_content_file(const QueueId& id, bool restore) const {
             a.st_dev != b.st_dev)
             return {};
         log::info("{}: {} linked back from {} (a crash took that name)", id.str(), msg, p);
-        return restored;
+        return {std::move(restored), msg};
     }
     return {};
 }
 
 std::optional<Spool::Claim> Spool::claim(const QueueId& id) const {
-    durable::Fd owned = open_content_file(id, true);
+    durable::Fd owned = open_content_file(id, true).fd;
     if (!owned) return std::nullopt;
     int fd = owned.get();
     while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -253,22 +253,21 @@ std::optional<Envelope> Spool::load(const QueueId& id) const {
     return std::nullopt;
 }
 
-durable::Fd Spool::open_msg(const QueueId& id) const {
-    durable::Fd fd = open_content_file(id, false);
-    if (!fd) throw Error::system("open " + path("msg", id), ENOENT);
-    return fd;
+Spool::NamedFd Spool::open_msg(const QueueId& id) const {
+    NamedFd f = open_content_file(id, false);
+    if (!f.fd) throw Error::system("open " + path("msg", id), ENOENT);
+    return f;
 }
 
 std::string Spool::content(const QueueId& id) const {
-    std::string p = path("msg", id);
-    durable::Fd fd = open_msg(id);
-    return receipt_trailer::read_content(fd.get(), id, p);
+    NamedFd f = open_msg(id);
+    return receipt_trailer::read_content(f.fd.get(), id, f.path);
 }
 
 Spool::ContentFile Spool::open_content(const QueueId& id) const {
-    std::string p = path("msg", id);
-    ContentFile f{open_msg(id), 0, std::nullopt};
-    auto head = receipt_trailer::read_head(f.fd.get(), id, p);
+    NamedFd named = open_msg(id);
+    ContentFile f{std::move(named.fd), 0, std::nullopt};
+    auto head = receipt_trailer::read_head(f.fd.get(), id, named.path);
     f.size = head.size;
     f.content = std::move(head.content);
     return f;

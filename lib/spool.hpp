@@ -149,9 +149,14 @@ private:
     // its trailer and all. That file is read in its place or, with
     // restore, linked back as msg/<id> (which the first rewrite of the
     // envelope makes durable).
-    durable::Fd open_content_file(const QueueId& id, bool restore) const;
+    // The file and the name it was opened by (for messages).
+    struct NamedFd {
+        durable::Fd fd;
+        std::string path;
+    };
+    NamedFd open_content_file(const QueueId& id, bool restore) const;
     // open_content_file() without restoring; Error (4.3.0) when it is gone.
-    durable::Fd open_msg(const QueueId& id) const;
+    NamedFd open_msg(const QueueId& id) const;
     // Whether rewriting dir/<id> is its first rewrite (it is still the
     // received file, a second name of msg/<id>). Error (4.3.0) when it is
     // not queued, or when it is the content's last name: a claim links
