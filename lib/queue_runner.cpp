@@ -135,6 +135,12 @@ void run_limited(const std::vector<std::string>& destinations, int total, int pe
     for (auto& t : threads) t.join();
 }
 
+// The sender as route_key() and mta-route --sender take it.
+std::string sender_key(const Address& sender) { return sender.is_null() ? "<>" : lower(sender.str()); }
+
+// Where routes_ keeps the answer for a domain asked for a sender.
+std::string route_key(const std::string& domain, const std::string& sender) { return domain + "\t" + sender; }
+
 std::string relay_of(const std::string& host) { return host.empty() || host == "-" ? "none" : host; }
 
 // Spool::remove for the messages of one stage run, with one fsync of env/
@@ -186,8 +192,8 @@ void record_outcomes(const Spool& spool, const std::vector<const Envelope*>& env
 }  // namespace
 
 DeliveryPlan plan_deliveries(const std::vector<const Envelope*>& messages,
-                             const std::function<const Route*(const std::string&)>& route_of, int batch_limit,
-                             int spread, int local_batch_limit) {
+                             const std::function<const Route*(const Envelope&, const std::string&)>& route_of,
+                             int batch_limit, int spread, int local_batch_limit) {
     DeliveryPlan plan;
     std::map<std::string, std::vector<std::pair<size_t, std::vector<size_t>>>> remote;
     std::map<std::string, const Route*> remote_route;
@@ -201,7 +207,7 @@ DeliveryPlan plan_deliveries(const std::vector<const Envelope*>& messages,
         for (size_t i = 0; i < e.recipients.size(); ++i) {
             auto& r = e.recipients[i];
             if (r.state != RcptState::pending) continue;
-            const Route* route = route_of(lower(r.address.domain().str()));
+            const Route* route = route_of(e, lower(r.address.domain().str()));
             if (route->kind == RouteKind::local) {
                 local.push_back(i);
                 local_route = route;
@@ -455,6 +461,20 @@ std::unique_ptr<QueueRunner::Chunk> QueueRunner::prepare(const std::vector<Queue
                 if (!routes_.count(d) && std::find(need.begin(), need.end(), d) == need.end()) need.push_back(d);
             }
     if (!need.empty()) resolve(need);
+    // Answers a sender rule may change are asked again for each sender.
+    std::map<std::string, std::vector<std::string>> per_sender;  // sender → domains
+    for (auto& w : works)
+        for (auto& r : w->env.recipients)
+            if (r.state == RcptState::pending && !r.address.domain().empty()) {
+                std::string d = lower(r.address.domain().str());
+                if (!routes_.at(d).route.ask_sender) continue;
+                std::string who = sender_key(w->env.sender);
+                auto& ds = per_sender[who];
+                if (!routes_.count(route_key(d, who)) && std::find(ds.begin(), ds.end(), d) == ds.end())
+                    ds.push_back(d);
+            }
+    for (auto& [who, ds] : per_sender)
+        if (!ds.empty()) resolve(ds, who);
     static const Route local_route = [] {
         Route r;
         r.kind = RouteKind::local;
@@ -466,7 +486,9 @@ std::unique_ptr<QueueRunner::Chunk> QueueRunner::prepare(const std::vector<Queue
     DeliveryPlan& plan = chunk->plan;
     plan = plan_deliveries(
         envs,
-        [&](const std::string& d) -> const Route* { return d.empty() ? &local_route : &routes_.at(d).route; },
+        [&](const Envelope& e, const std::string& d) -> const Route* {
+            return d.empty() ? &local_route : &route_for(d, e.sender);
+        },
         cfg_.batch_limit, cfg_.destination_concurrency, cfg_.local_batch_limit);
     for (auto& [m, i, route] : plan.errors) {
         // An error route is an outcome without a stage run.
@@ -525,12 +547,19 @@ void QueueRunner::forget_old_routes() {
     }
 }
 
-void QueueRunner::resolve(const std::vector<std::string>& domains) {
+const Route& QueueRunner::route_for(const std::string& domain, const Address& sender) const {
+    const Route& r = routes_.at(domain).route;
+    return r.ask_sender ? routes_.at(route_key(domain, sender_key(sender))).route : r;
+}
+
+void QueueRunner::resolve(const std::vector<std::string>& domains, const std::optional<std::string>& sender) {
     auto asked = steady::now();
     StageRun run;
     run.user = network_user_;
     run.argv.push_back(cfg_.route_program);
+    if (sender) run.argv.insert(run.argv.end(), {"--sender", *sender});
     for (auto& d : domains) run.argv.push_back(d);
+    auto key = [&](const std::string& d) { return sender ? route_key(d, *sender) : d; };
     run.timeout = cfg_.route_timeout;
     StageExit e = run_stage(run);
     size_t pos = 0;
@@ -542,21 +571,23 @@ void QueueRunner::resolve(const std::vector<std::string>& domains) {
         try {
             Route r = parse_route(line);
             std::string d = lower(r.domain);
-            if (std::find(domains.begin(), domains.end(), d) != domains.end() && !routes_.count(d))
-                routes_[d] = {std::move(r), asked};
+            // An answer for a sender says no more than it is.
+            if (sender) r.ask_sender = false;
+            if (std::find(domains.begin(), domains.end(), d) != domains.end() && !routes_.count(key(d)))
+                routes_[key(d)] = {std::move(r), asked};
         } catch (const Error& err) {
             log::warning("mta-route printed a bad route line: {}", err.what());
         }
     }
     for (auto& d : domains) {
-        if (routes_.count(d)) continue;
+        if (routes_.count(key(d))) continue;
         Route r;
         r.domain = d;
         r.kind = RouteKind::error;
         std::string why = "no route for " + d + " (" + cfg_.route_program + " " + e.describe() + ")";
         r.error = Status::temporary(451, "4.4.3", why);
         if (!e.exited_ok()) log::warning("route lookup for {} failed: {}", d, e.describe());
-        routes_[d] = {std::move(r), asked};
+        routes_[key(d)] = {std::move(r), asked};
     }
 }
 

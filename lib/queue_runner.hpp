@@ -87,9 +87,11 @@ constexpr size_t local_run_least = 128;
 // one run is still spread over up to `spread` runs of at least
 // local_run_least messages (local deliveries wait for the disk, and do so
 // in parallel).
-// route_of(lower-cased domain, or "" for a bare local part) never returns null.
+// route_of(message, lower-cased domain or "" for a bare local part) never
+// returns null (the message: its sender may choose the route, mta-routes(5)).
 DeliveryPlan plan_deliveries(const std::vector<const Envelope*>& messages,
-                             const std::function<const Route*(const std::string&)>& route_of, int batch_limit,
+                             const std::function<const Route*(const Envelope&, const std::string&)>& route_of,
+                             int batch_limit,
                              int spread = 1, int local_batch_limit = 0);
 
 class QueueRunner {
@@ -110,7 +112,8 @@ private:
     struct Chunk;
     const Spool& spool_;
     QueueConfig cfg_;
-    // mta-route's answers, by domain: this pass's, and those of earlier
+    // mta-route's answers, by domain (by domain and sender for those asked
+    // with --sender, route_key()): this pass's, and those of earlier
     // passes younger than route_cache seconds (but for temporary errors).
     // Within a pass only prepare() adds to it; jobs hold pointers to its
     // entries, which insertions leave in place.
@@ -129,7 +132,13 @@ private:
     std::unique_ptr<Chunk> prepare(const std::vector<QueueId>& ids, std::time_t now, PassResult& res);
     // Runs the chunk's stages, then finishes its messages.
     void deliver(Chunk& chunk, std::time_t now, PassResult& res);
-    void resolve(const std::vector<std::string>& domains);
+    // Asks mta-route for the routes of `domains`, for `sender` (with
+    // --sender; a lower-cased address or "<>") when given, and keeps them
+    // under route_key().
+    void resolve(const std::vector<std::string>& domains, const std::optional<std::string>& sender = std::nullopt);
+    // The route of the pending recipients at `domain` of a message from
+    // `sender`: the domain's answer, or the sender's when it says ask.
+    const Route& route_for(const std::string& domain, const Address& sender) const;
     // Drops the routes older than route_cache seconds, and temporary errors.
     // Only at the start of a pass, when no job points into routes_.
     void forget_old_routes();

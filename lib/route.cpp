@@ -62,6 +62,7 @@ bool is_tls_policy(std::string_view s) {
 
 std::string Route::str() const {
     std::string out = "domain=" + domain + " kind=" + std::string(to_string(kind));
+    if (ask_sender) out += " sender=ask";
     if (kind == RouteKind::error) {
         out += " result=" + std::string(to_string(error.outcome)) + " code=" + std::to_string(error.code) +
                " enhanced=" + error.enhanced + " text=";
@@ -89,6 +90,7 @@ std::string Route::str() const {
 std::string Route::json() const {
     json::Object o;
     o.add("domain", domain).add("kind", to_string(kind));
+    if (ask_sender) o.add("sender", "ask");
     if (kind == RouteKind::error) {
         o.add("result", to_string(error.outcome)).add("code", error.code).add("enhanced", error.enhanced).add("text", error.text);
         return o.str();
@@ -169,6 +171,9 @@ Route parse_route(std::string_view line) {
             if (!valid_host_name(v)) throw Error::data("route: bad domain");
             r.domain = v;
             have_domain = true;
+        } else if (key == "sender") {
+            if (v != "ask") throw Error::data("route: bad sender " + std::string(v));
+            r.ask_sender = true;
         } else if (key == "kind") {
             have_kind = true;
             if (v == "local") r.kind = RouteKind::local;

@@ -14,7 +14,11 @@
 // tokens carry the TLSA records of a dane policy; auth=NAME names the
 // credentials entry for a relay. A host may have its own, stronger policy:
 // hosttls=NAME/POLICY and hosttlsa=NAME/USAGE/SELECTOR/MTYPE/HEX (DANE for
-// some MX hosts of a domain only). JSON form (--json): the same fields.
+// some MX hosts of a domain only). sender=ask (after kind=) marks an
+// answer given without a sender where the routes file has sender rules
+// and no rule of the recipient domain decided: the answer for a known
+// sender may differ, so ask again with --sender (mta-queue does). JSON form
+// (--json): the same fields ("sender": "ask").
 #pragma once
 
 #include "status.hpp"
@@ -50,6 +54,7 @@ struct Route {
     std::vector<Tlsa> tlsa;
     std::string auth;         // credentials entry for a relay, "" none
     Status error;             // for kind error: temporary or permanent
+    bool ask_sender = false;  // sender=ask: a sender rule may decide for a known sender
 
     // Hosts whose TLS policy is stronger than the route's (RFC 7672: DANE
     // is per MX host). A reader that ignores these uses `tls` for every

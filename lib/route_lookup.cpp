@@ -136,6 +136,7 @@ Route RouteLookup::find(const Domain& domain, const std::optional<Address>& send
         r.kind = RouteKind::local;
         return r;
     }
+    r.ask_sender = !sender && table_.has_sender_rules() && !table_.match_recipient(domain);
     if (const RouteRule* rule = table_.match(domain, sender)) {
         switch (rule->action) {
         case RouteRule::Action::local: r.kind = RouteKind::local; return r;

@@ -189,17 +189,29 @@ RoutesTable RoutesTable::load(const std::string& path) {
     return parse(s.str(), path);
 }
 
-const RouteRule* RoutesTable::match(const Domain& domain, const std::optional<Address>& sender) const {
-    auto find = [this](std::string_view pat) -> const RouteRule* {
-        for (auto& r : rules_)
-            if (r.pattern == pat) return &r;
-        return nullptr;
-    };
+const RouteRule* RoutesTable::find(std::string_view pattern) const {
+    for (auto& r : rules_)
+        if (r.pattern == pattern) return &r;
+    return nullptr;
+}
+
+const RouteRule* RoutesTable::match_recipient(const Domain& domain) const {
     const std::string& d = domain.str();
     if (auto r = find(d)) return r;
     if (!domain.is_literal())
         for (auto dot = d.find('.'); dot != std::string::npos; dot = d.find('.', dot + 1))
             if (auto r = find(std::string_view(d).substr(dot))) return r;
+    return nullptr;
+}
+
+bool RoutesTable::has_sender_rules() const {
+    for (auto& r : rules_)
+        if (r.pattern.starts_with("from:")) return true;
+    return false;
+}
+
+const RouteRule* RoutesTable::match(const Domain& domain, const std::optional<Address>& sender) const {
+    if (auto r = match_recipient(domain)) return r;
     if (sender) {
         if (sender->is_null()) {
             if (auto r = find("from:<>")) return r;

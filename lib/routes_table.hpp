@@ -55,11 +55,16 @@ public:
     // The rule for mail to `domain` from `sender` (nullopt: no sender
     // known; a null Address: the null sender), or nullptr.
     const RouteRule* match(const Domain& domain, const std::optional<Address>& sender) const;
+    // The rule of the recipient domain or a parent domain, or nullptr.
+    const RouteRule* match_recipient(const Domain& domain) const;
+    // Whether any rule is a sender's ("from:").
+    bool has_sender_rules() const;
 
     bool empty() const { return rules_.empty(); }
     size_t size() const { return rules_.size(); }
 
 private:
+    const RouteRule* find(std::string_view pattern) const;
     std::vector<RouteRule> rules_;
 };
 

@@ -34,6 +34,8 @@ printf 'postmaster: alice@e2e.example\n' > "$MTA_ROOT/etc/aliases"
 cat > "$MTA_ROOT/etc/routes" <<EOR
 sink.example  [127.0.0.1]:$sink_port  tls=none
 py.example    [127.0.0.1]:$py_port  tls=none
+from:bob@e2e.example  [127.0.0.1]:$sink_port  tls=none
+*             error:5.7.1 no route for this sender
 EOR
 LOG=$MTA_ROOT/mail.log
 SPOOL=$MTA_ROOT/spool
@@ -154,4 +156,14 @@ assert r['Action'] == 'failed' and r['Status'] == '5.4.7', (r['Action'], r['Stat
 assert '450' in r['Diagnostic-Code'], r['Diagnostic-Code']
 assert 'Original-Recipient' not in r
 EOP
+# Sender rules (mta-routes(5)) hold for queued mail: bob's message to a
+# domain without a rule of its own goes to bob's relay; the same domain
+# from the null sender takes "*".
+printf 'From: bob@e2e.example\r\nSubject: sender routed\r\n\r\nSender-routed message.\r\n' |
+	submit bob@e2e.example x@elsewhere.example
+printf 'From: <>\r\nSubject: no route\r\n\r\nNull sender, no route.\r\n' | submit "" y@elsewhere.example
+"$q" run
+check "e2e: a sender rule routes a queued message" sh -c "grep -l 'Sender-routed message' '$T'/sink/* | head -1 | grep -q ."
+check "e2e: log: sent by the sender's route" grep -q "to=<x@elsewhere.example>, relay=.*127.0.0.1.*status=sent" "$LOG"
+check "e2e: log: other senders take *" grep -q "to=<y@elsewhere.example>, .*dsn=5.7.1, status=bounced" "$LOG"
 check "e2e: the queue is empty at the end" test -z "$(ls "$SPOOL/env" "$SPOOL/hold" | grep -v -e : -e '^$')"

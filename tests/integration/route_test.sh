@@ -272,8 +272,9 @@ expect "routes file: [host]:port with tls and auth" "--routes $T/routes relay.te
 	"domain=relay.test kind=relay tls=encrypt auth=smart host=smart.relay.test/587/0/203.0.113.30"
 expect "routes file: .domain matches subdomains, host:port gets an MX lookup" "--routes $T/routes a.b.sub.test" \
 	"domain=a.b.sub.test kind=relay tls=may host=nomx.test/2525/0/2001:db8::10,203.0.113.10"
-expect "routes file: .domain does not match the domain itself" "--routes $T/routes sub.test" \
-	"domain=sub.test kind=relay tls=none host=[203.0.113.99]/2525/0/203.0.113.99"
+expect "routes file: .domain does not match the domain itself; no sender given, sender rules may change it" \
+	"--routes $T/routes sub.test" \
+	"domain=sub.test kind=relay sender=ask tls=none host=[203.0.113.99]/2525/0/203.0.113.99"
 expect "routes file: several next hops in order" "--routes $T/routes lit.test" \
 	"domain=lit.test kind=relay tls=may host=[IPv6:2001:db8::25]/25/0/2001:db8::25 host=[203.0.113.25]/26/1/203.0.113.25"
 expect "routes file: local" "--routes $T/routes localish.test" "domain=localish.test kind=local"
@@ -292,6 +293,9 @@ expect "routes file: recipient rules come before sender rules" "--routes $T/rout
 expect "routes file: * is the default smarthost" "--routes $T/routes -f carol@elsewhere.test multi.test" \
 	"domain=multi.test kind=relay tls=none host=[203.0.113.99]/2525/0/203.0.113.99"
 expect "local domains come before the routes file" "--routes $T/routes here.test" "domain=here.test kind=local"
+printf '* [203.0.113.99]\n' > "$T/routes-nosender"
+expect "no sender rules: no sender=ask" "--routes $T/routes-nosender other.test" \
+	"domain=other.test kind=relay tls=may host=[203.0.113.99]/25/0/203.0.113.99"
 
 printf 'relay.test [smart.relay.test]:587\nbad.test [unclosed\n' > "$T/badroutes"
 route --routes "$T/badroutes" multi.test > "$T/out" 2>"$T/err"

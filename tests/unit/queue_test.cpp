@@ -95,7 +95,8 @@ std::vector<std::map<std::string, std::string>> status_groups(const std::string&
 // (or of its remote ones), checking that those runs hold every message
 // once, in order.
 std::vector<size_t> run_sizes(const Envelope& proto, size_t count,
-                              const std::function<const Route*(const std::string&)>& route_of, int limit, int spread,
+                              const std::function<const Route*(const Envelope&, const std::string&)>& route_of,
+                              int limit, int spread,
                               bool local, DeliveryPlan* plan = nullptr) {
     std::vector<Envelope> envs(count, proto);
     std::vector<const Envelope*> ptrs;
@@ -304,7 +305,7 @@ TEST_CASE("grouping: local and remote recipients by route across messages, batch
     Envelope m2 = envelope({"v1@a.test", "v2@local.test", "v3@c.test"});
     Envelope m3 = envelope({"w1@a.test"});
     m2.recipients[1].state = RcptState::sent;  // done already
-    auto route_of = [&](const std::string& d) -> const Route* { return &routes.at(d); };
+    auto route_of = [&](const Envelope&, const std::string& d) -> const Route* { return &routes.at(d); };
     DeliveryPlan p = plan_deliveries({&m1, &m2, &m3}, route_of, 2);
     REQUIRE(p.errors.size() == 1);
     CHECK(std::get<0>(p.errors[0]) == 0);
@@ -338,7 +339,7 @@ TEST_CASE("grouping: local and remote recipients by route across messages, batch
 
 TEST_CASE("grouping: one route's messages spread evenly over the destination's connections", "[queue]") {
     Route a = parse_route("domain=a.test kind=mx host=mx.a.test/25/10/192.0.2.1");
-    auto route_of = [&](const std::string&) -> const Route* { return &a; };
+    auto route_of = [&](const Envelope&, const std::string&) -> const Route* { return &a; };
     auto plan = [&](size_t count, int limit, int spread) {
         return run_sizes(envelope({"u@a.test"}), count, route_of, limit, spread, false);
     };
@@ -361,7 +362,7 @@ TEST_CASE("grouping: one route's messages spread evenly over the destination's c
 TEST_CASE("grouping: local deliveries spread over the lanes in runs of at least local_run_least", "[queue]") {
     Route local = parse_route("domain=local.test kind=local");
     Route a = parse_route("domain=a.test kind=mx host=mx.a.test/25/10/192.0.2.1");
-    auto route_of = [&](const std::string& d) -> const Route* { return d == "a.test" ? &a : &local; };
+    auto route_of = [&](const Envelope&, const std::string& d) -> const Route* { return d == "a.test" ? &a : &local; };
     auto plan = [&](size_t count, int limit, int spread, int local_limit) {
         std::vector<Envelope> envs(count, envelope({"u@local.test", "v@a.test", "w@local.test"}));
         std::vector<const Envelope*> ptrs;

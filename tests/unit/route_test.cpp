@@ -110,7 +110,12 @@ TEST_CASE("routes file: lookup order", "[route]") {
     CHECK(host("example.org", "alice@s.test") == "exact");  // recipient rules first
     CHECK(host("[192.0.2.1]") == "default");
 
+    CHECK(t.has_sender_rules());
+    CHECK(t.match_recipient(Domain::parse("x.a.example.org"))->hops[0].host == "deeper");
+    CHECK(t.match_recipient(Domain::parse("other.test")) == nullptr);
+
     auto none = RoutesTable::parse("example.org [x]\n");
+    CHECK_FALSE(none.has_sender_rules());
     CHECK(match(none, "example.net") == nullptr);
     CHECK(match(none, "x.example.org") == nullptr);
     CHECK(RoutesTable::parse("").empty());
@@ -238,12 +243,21 @@ TEST_CASE("the route lines mta-route prints are read back by parse_route", "[rou
              "domain=invalid kind=error result=permanent code=501 enhanced=5.1.2 text=not a domain!: bad domain",
              "domain=null.test kind=error result=permanent code=556 enhanced=5.1.10 text=domain null.test does not accept mail (null MX)",
              "domain=here.test kind=local",
+             "domain=o.test kind=local sender=ask",
+             "domain=o.test kind=relay sender=ask tls=none host=[192.0.2.99]/2525/0/192.0.2.99",
+             "domain=o.test kind=error sender=ask result=permanent code=550 enhanced=5.7.1 text=no relay for you",
              "domain=m.test kind=mx tls=may host=a.m.test/25/10/192.0.2.1 host=b.m.test/25/20/192.0.2.2 hosttls=a.m.test/dane "
              "hosttlsa=a.m.test/3/1/1/abcd hosttlsa=a.m.test/2/0/1/ef01 hosttls=b.m.test/encrypt",
          }) {
         INFO(line);
         CHECK(parse_route(line).str() == line);
     }
+}
+
+TEST_CASE("sender=ask is the only value of sender=", "[route]") {
+    CHECK(parse_route("domain=o.test kind=local sender=ask").ask_sender);
+    CHECK_FALSE(parse_route("domain=o.test kind=local").ask_sender);
+    CHECK_THROWS_AS(parse_route("domain=o.test kind=local sender=maybe"), Error);
 }
 
 TEST_CASE("per-host TLS policies in route lines", "[route]") {
