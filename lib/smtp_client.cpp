@@ -40,25 +40,25 @@ void fail_open(SendReport& rep, const Status& s, bool final, const std::string& 
 }
 
 // Sends message i to its open recipients over c: at most
-// recipient_limit in a transaction, RSET before each but the first on the
-// connection. Recipients refused with 452 (too many recipients, RFC 5321
-// 4.5.3.1.10) go in another transaction as long as each delivers to some.
-// False when the connection can no longer be used.
+// recipient_limit in a transaction, RSET before one that follows a
+// transaction the server may still hold (`left_open`, send_transaction).
+// Recipients refused with 452 (too many recipients, RFC 5321 4.5.3.1.10)
+// go in another transaction as long as each delivers to some. False when
+// the connection can no longer be used.
 bool send_message(Attempt& a, SmtpConnection& c, const ServerFeatures& f, size_t i, const std::string& label,
-                  bool& first) {
+                  bool& left_open) {
     const SmtpTimeouts& t = a.cfg.timeouts;
     const size_t limit = std::max<size_t>(1, a.cfg.recipient_limit);
     auto open = open_recipients(a.report, i);
     for (size_t start = 0; start < open.size(); start += limit) {
         std::vector<size_t> which(open.begin() + long(start), open.begin() + long(std::min(open.size(), start + limit)));
         while (!which.empty()) {
-            if (!first && !reset(c, t)) {
+            if (left_open && !reset(c, t)) {
                 log::info("{}: RSET refused; closing the connection", label);
                 c.close();
                 return false;
             }
-            first = false;
-            if (!send_transaction(c, f, a.messages[i], which, t, label, a.report.results[i])) return false;
+            if (!send_transaction(c, f, a.messages[i], which, t, label, a.report.results[i], left_open)) return false;
             std::vector<size_t> again;
             bool progress = false;
             for (size_t r : which) {
@@ -153,9 +153,9 @@ void session(Attempt& a, const RouteHost& h, const std::string& address, bool us
                 throw Error(Status::temporary(454, "4.7.0", "will not send credentials to " + label + " without TLS"));
             authenticate(*c, f.auth, *a.cfg.credentials, t);
         }
-        bool first = true;
+        bool left_open = false;
         for (size_t i = 0; i < a.messages.size(); ++i)
-            if (!send_message(a, *c, f, i, label, first)) return;
+            if (!send_message(a, *c, f, i, label, left_open)) return;
         quit(*c, t);
     } catch (const Error& e) {
         fail_open(a.report, e.status(), e.exit_code() == ex::config, label);

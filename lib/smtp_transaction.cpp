@@ -113,7 +113,8 @@ std::string rcpt_command(const OutgoingMessage&, const OutgoingRecipient& r, con
 
 bool send_transaction(SmtpConnection& c, const ServerFeatures& f, const OutgoingMessage& m,
                       const std::vector<size_t>& which, const SmtpTimeouts& t, const std::string& host,
-                      std::vector<RecipientResult>& out) {
+                      std::vector<RecipientResult>& out, bool& left_open) {
+    left_open = false;
     std::vector<bool> decided(out.size(), false);
     auto set = [&](size_t i, Status s, bool final) {
         out[i] = RecipientResult{std::move(s), final, host};
@@ -171,11 +172,13 @@ bool send_transaction(SmtpConnection& c, const ServerFeatures& f, const Outgoing
             }
             data_reply = c.read_reply(t.data_init, "in reply to DATA command");
             if (closing(*data_reply)) return false;
+            left_open = mail_reply->positive();
             if (data_reply->code == 354 && (accepted.empty() || !mail_reply->positive())) {
                 // RFC 2920 3.1: nothing to send, but the server waits for data.
                 c.write(".\r\n", t.data_block, "while ending an empty DATA");
                 SmtpReply r = c.read_reply(t.data_done, "in reply to end of DATA");
                 if (closing(r)) return false;
+                left_open = false;
             }
             if (!mail_reply->positive()) {
                 set_rest(mail_reply->status("X.1.0"), final_for(*mail_reply));
@@ -188,6 +191,7 @@ bool send_transaction(SmtpConnection& c, const ServerFeatures& f, const Outgoing
                 set_rest(mail_reply->status("X.1.0"), final_for(*mail_reply));
                 return true;
             }
+            left_open = true;
             for (size_t i : which) {
                 SmtpReply r = c.command(rcpt_command(m, m.recipients[i], f), t.rcpt, "in reply to RCPT TO command");
                 if (closing(r)) return false;
@@ -210,6 +214,7 @@ bool send_transaction(SmtpConnection& c, const ServerFeatures& f, const Outgoing
         after_dot = true;
         SmtpReply r = c.read_reply(t.data_done, "in reply to end of DATA");
         after_dot = false;
+        left_open = false;
         if (closing(r)) return false;
         set_rest(r.status(r.positive() ? "2.0.0" : "X.0.0"), final_for(r));
         return true;

@@ -54,9 +54,14 @@ std::string rcpt_command(const OutgoingMessage& m, const OutgoingRecipient& r, c
 // Sends message m to the recipients `which` (indexes into m.recipients)
 // and sets their results in out (indexed like m.recipients). Returns
 // false when the connection can no longer be used (lost, 421, timeout).
+// `left_open` says whether the server may still hold the transaction: its
+// MAIL FROM was accepted and no end of data was answered (every recipient
+// refused, or DATA refused). Only then does the next transaction on the
+// connection need an RSET first: the reply to the end of data, whatever it
+// is, ends a transaction (RFC 5321 4.1.1.4).
 bool send_transaction(SmtpConnection& c, const ServerFeatures& f, const OutgoingMessage& m,
                       const std::vector<size_t>& which, const SmtpTimeouts& t, const std::string& host,
-                      std::vector<RecipientResult>& out);
+                      std::vector<RecipientResult>& out, bool& left_open);
 
 // RSET; false when the server does not accept it.
 bool reset(SmtpConnection& c, const SmtpTimeouts& t);

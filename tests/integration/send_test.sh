@@ -285,8 +285,10 @@ ehlos=$(grep -c '"ehlo"' "$T/r.log")
 rsets=$(grep -c '"rset"' "$T/r.log")
 datas=$(grep -c '"data"' "$T/r.log")
 peers=$($py -c 'import json,sys; print(len({json.loads(l)["peer"] for l in open(sys.argv[1]) if "peer" in l}))' "$T/r.log")
-[ $rc -eq 0 ] && [ "$oks" -eq $n ] && [ "$ehlos" -eq 1 ] && [ "$peers" -eq 1 ] && [ "$datas" -eq $n ] && [ "$rsets" -eq $((n - 1)) ] \
-	&& ok "--batch: $n messages over one connection, RSET between, all delivered" \
+# The reply to the end of data ends a transaction (RFC 5321 4.1.1.4): no
+# RSET between messages that were each sent.
+[ $rc -eq 0 ] && [ "$oks" -eq $n ] && [ "$ehlos" -eq 1 ] && [ "$peers" -eq 1 ] && [ "$datas" -eq $n ] && [ "$rsets" -eq 0 ] \
+	&& ok "--batch: $n messages over one connection, no RSET between, all delivered" \
 	|| { not_ok "--batch (rc=$rc ok=$oks ehlo=$ehlos peers=$peers data=$datas rset=$rsets)"; cat "$T/out"; }
 for i in 0 1 2 3 4; do
 	id=$(sed -n "$((i + 1))p" "$T/jobs" | cut -f1)
@@ -299,6 +301,20 @@ rc=$?
 [ $rc -eq 64 ] && ! [ -s "$T/out" ] && grep -q 'stdin, not from the command line' "$T/err" \
 	&& ok "--batch with a recipient on the command line: usage error, exit 64, nothing sent" \
 	|| { not_ok "--batch with a recipient (rc=$rc)"; cat "$T/out" "$T/err"; }
+
+# A transaction whose recipients were all refused is still open at the
+# server (its MAIL FROM was accepted): RSET before the next one.
+: > "$T/a.log"
+: > "$T/jobs2"
+for r in bad@example.net ok-after@example.net; do
+	id=$($py "$T/spool.py" "$spool" alice@example.org "$T/spooled" "$r")
+	printf '%s\talice@example.org\t%s\n' "$id" "$r" >> "$T/jobs2"
+done
+$send --log stderr --host "[127.0.0.1]:$pa" --batch < "$T/jobs2" > "$T/out" 2>/dev/null
+rsets=$(grep -c '"rset"' "$T/a.log")
+[ "$(field "$T/out" bad@example.net 4)" = permanent ] && [ "$(field "$T/out" ok-after@example.net 4)" = ok ] && [ "$rsets" -eq 1 ] \
+	&& ok "--batch: RSET after a transaction left open (every recipient refused), then the next message sent" \
+	|| { not_ok "RSET after an open transaction (rset=$rsets)"; cat "$T/out"; }
 
 # ---- 452 too many recipients: the rest in another transaction ----
 pm=$(free_port); start_rec "$pm" "$T/m.log" --max-rcpt 2
