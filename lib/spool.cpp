@@ -196,8 +196,8 @@ Spool::NamedFd Spool::open_content_file(const QueueId& id, bool restore) const {
         std::string p = path(dir, id);
         durable::Fd fd = open_existing(p);
         if (!fd) continue;
-        // An envelope alone: the content went with its name (a removal
-        // under way, or a file removed by hand).
+        // An envelope alone: the content went with its name, removed by
+        // hand (removals take the envelope first): content_gone().
         if (!receipt_trailer::holds_content(fd.get(), id, p)) return {};
         if (!restore) return {std::move(fd), p};
         // Linked back unless another claim did it first (EEXIST) or the
