@@ -452,29 +452,29 @@ std::unique_ptr<QueueRunner::Chunk> QueueRunner::prepare(const std::vector<Queue
     }
     if (works.empty()) return chunk;
 
-    // Routes: one mta-route run for every domain this chunk needs.
+    // Routes: one mta-route run for every domain this chunk needs, and
+    // one for each sender whose answers a sender rule may change.
+    auto each_pending_domain = [&](auto&& fn) {
+        for (auto& w : works)
+            for (auto& r : w->env.recipients)
+                if (r.state == RcptState::pending && !r.address.domain().empty())
+                    fn(*w, lower(r.address.domain().str()));
+    };
+    auto add_once = [](std::vector<std::string>& v, const std::string& d) {
+        if (std::find(v.begin(), v.end(), d) == v.end()) v.push_back(d);
+    };
     std::vector<std::string> need;
-    for (auto& w : works)
-        for (auto& r : w->env.recipients)
-            if (r.state == RcptState::pending && !r.address.domain().empty()) {
-                std::string d = lower(r.address.domain().str());
-                if (!routes_.count(d) && std::find(need.begin(), need.end(), d) == need.end()) need.push_back(d);
-            }
+    each_pending_domain([&](const Work&, const std::string& d) {
+        if (!routes_.count(d)) add_once(need, d);
+    });
     if (!need.empty()) resolve(need);
-    // Answers a sender rule may change are asked again for each sender.
     std::map<std::string, std::vector<std::string>> per_sender;  // sender → domains
-    for (auto& w : works)
-        for (auto& r : w->env.recipients)
-            if (r.state == RcptState::pending && !r.address.domain().empty()) {
-                std::string d = lower(r.address.domain().str());
-                if (!routes_.at(d).route.ask_sender) continue;
-                std::string who = sender_key(w->env.sender);
-                auto& ds = per_sender[who];
-                if (!routes_.count(route_key(d, who)) && std::find(ds.begin(), ds.end(), d) == ds.end())
-                    ds.push_back(d);
-            }
-    for (auto& [who, ds] : per_sender)
-        if (!ds.empty()) resolve(ds, who);
+    each_pending_domain([&](const Work& w, const std::string& d) {
+        if (!routes_.at(d).route.ask_sender) return;
+        std::string who = sender_key(w.env.sender);
+        if (!routes_.count(route_key(d, who))) add_once(per_sender[who], d);
+    });
+    for (auto& [who, ds] : per_sender) resolve(ds, who);
     static const Route local_route = [] {
         Route r;
         r.kind = RouteKind::local;

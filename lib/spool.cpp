@@ -276,13 +276,9 @@ Spool::ContentFile Spool::open_content(const QueueId& id) const {
 bool Spool::is_held(const QueueId& id) const { return exists(path("hold", id)); }
 
 bool Spool::content_gone(const QueueId& id) const {
-    if (exists(path("msg", id))) return false;
-    for (auto dir : {"env", "hold"}) {
-        std::string p = path(dir, id);
-        durable::Fd fd = open_existing(p);
-        if (fd) return !receipt_trailer::holds_content(fd.get(), id, p) && !exists(path("msg", id));
-    }
-    return false;
+    // Queued, and nothing open_content_file() would read.
+    if (exists(path("msg", id)) || !(exists(path("env", id)) || is_held(id))) return false;
+    return !open_content_file(id, false).fd;
 }
 
 bool Spool::first_rewrite(const QueueId& id, const char* dir) const {
