@@ -1,7 +1,6 @@
 #include "spool.hpp"
 
 #include "clock.hpp"
-#include "log.hpp"
 #include "queue_trigger.hpp"
 #include "receipt_trailer.hpp"
 #include "status.hpp"
@@ -91,12 +90,12 @@ void Spool::check() const {
 
 // ---- receiving (S0 → S3) ----
 
-Spool::Incoming::Incoming(const Spool& s, QueueId id, durable::Fd fd)
-    : spool_(&s), id_(std::move(id)), fd_(std::move(fd)) {}
+Spool::Incoming::Incoming(const Spool& s, QueueId id, durable::Fd fd, bool named)
+    : spool_(&s), id_(std::move(id)), fd_(std::move(fd)), named_(named) {}
 
 Spool::Incoming::Incoming(Incoming&& o) noexcept
     : spool_(o.spool_), id_(o.id_), fd_(std::move(o.fd_)), buffer_(std::move(o.buffer_)), size_(o.size_),
-      done_(o.done_) {
+      named_(o.named_), linked_(o.linked_), done_(o.done_) {
     o.done_ = true;
 }
 
@@ -110,12 +109,24 @@ Spool::Incoming::~Incoming() {
 }
 
 Spool::Incoming Spool::receive() const {
+    // S1: a file without a name, which the commit links as env/<ID>; where
+    // the system cannot make one, msg/<ID>, the id's reservation (O_EXCL).
+    if (durable::Fd fd = durable::create_unnamed(root_ + "/msg")) {
+        QueueId id = QueueId::generate();
+        std::string p = path("msg", id);
+        Incoming in(*this, std::move(id), std::move(fd), false);
+        // Locked until the commit is done: from the link on, a runner
+        // could see the file, and leaves a locked one alone.
+        if (::flock(in.fd_.get(), LOCK_EX | LOCK_NB) != 0) throw Error::system("flock " + p, errno);
+        if (owner_) durable::set_owner(in.fd_.get(), *owner_, p);
+        return in;
+    }
     for (int tries = 0; tries < 8; ++tries) {
         QueueId id = QueueId::generate();
         std::string p = path("msg", id);
         durable::Fd fd = durable::create_exclusive(p);
         if (!fd) continue;
-        Incoming in(*this, std::move(id), std::move(fd));  // removes the file if the next step throws
+        Incoming in(*this, std::move(id), std::move(fd), true);  // removes the file if the next step throws
         // Locked until the commit is done: recovery and runners leave a
         // locked content file alone, however old it is.
         if (::flock(in.fd_.get(), LOCK_EX | LOCK_NB) != 0) throw Error::system("flock " + p, errno);
@@ -162,11 +173,16 @@ void Spool::Incoming::commit(Envelope env) {
         flush();
         durable::set_mtime(fd_.get(), env.next_attempt, msg);
         durable::sync(fd_.get(), msg);
-        struct stat st;
-        if (::fstat(fd_.get(), &st) != 0 || st.st_nlink == 0)
-            throw Error::temp("the queue file " + msg + " was removed while being written");
         // S3: the same file linked as env/<ID> (the commit), env/ fsynced.
-        durable::link(msg, s.path("env", id_));
+        if (named_) {
+            struct stat st;
+            if (::fstat(fd_.get(), &st) != 0 || st.st_nlink == 0)
+                throw Error::temp("the queue file " + msg + " was removed while being written");
+            durable::link(msg, s.path("env", id_));
+        } else {
+            durable::link_open(fd_.get(), s.path("env", id_));
+        }
+        linked_ = true;
         durable::sync_directory(s.root_ + "/env");
         fd_ = durable::Fd();  // unlocks: the message is the runners' now (written and synced: a close error is moot)
     } catch (...) {
@@ -182,14 +198,16 @@ void Spool::Incoming::commit(Envelope env) {
 
 void Spool::Incoming::abort() {
     done_ = true;
-    ::unlink(spool_->path("env", id_).c_str());
-    ::unlink(spool_->path("msg", id_).c_str());
+    // Names of this id are ours only when we made them: the unnamed file
+    // reserved no id, so an env/<ID> this writer did not link is another's.
+    if (linked_ || named_) ::unlink(spool_->path("env", id_).c_str());
+    if (named_) ::unlink(spool_->path("msg", id_).c_str());
     fd_ = durable::Fd();
 }
 
 // ---- claiming and reading ----
 
-Spool::NamedFd Spool::open_content_file(const QueueId& id, bool restore) const {
+Spool::NamedFd Spool::open_content_file(const QueueId& id) const {
     std::string msg = path("msg", id);
     if (durable::Fd fd = open_existing(msg)) return {std::move(fd), msg};
     for (auto dir : {"env", "hold"}) {
@@ -199,31 +217,33 @@ Spool::NamedFd Spool::open_content_file(const QueueId& id, bool restore) const {
         // An envelope alone: the content went with its name, removed by
         // hand (removals take the envelope first): content_gone().
         if (!receipt_trailer::holds_content(fd.get(), id, p)) return {};
-        if (!restore) return {std::move(fd), p};
-        // Linked back unless another claim did it first (EEXIST) or the
-        // name moved meanwhile (a hold, release or delete: ENOENT). Any
-        // other failure leaves this message alone for now, not the pass.
-        try {
-            durable::link(p, msg);
-        } catch (const Error& e) {
-            if (!exists(msg)) {
-                if (exists(p)) log::warning("{}: cannot link the content back: {}", id.str(), e.what());
-                return {};
-            }
-        }
-        durable::Fd restored = open_existing(msg);
-        struct stat a, b;
-        if (!restored || ::fstat(restored.get(), &a) != 0 || ::fstat(fd.get(), &b) != 0 || a.st_ino != b.st_ino ||
-            a.st_dev != b.st_dev)
-            return {};
-        log::info("{}: {} linked back from {} (a crash took that name)", id.str(), msg, p);
-        return {std::move(restored), msg};
+        return {std::move(fd), p};
     }
     return {};
 }
 
+void Spool::name_content(const QueueId& id, const char* dir) const {
+    std::string p = path(dir, id), msg = path("msg", id);
+    durable::Fd fd = open_existing(p);
+    if (!fd || !receipt_trailer::holds_content(fd.get(), id, p))
+        throw Error::temp("message " + id.str() + " has no content: " + msg + " is gone");
+    // Another process may have named it first (EEXIST): the same file is
+    // as good.
+    std::optional<Error> failed;
+    try {
+        durable::link(p, msg);
+    } catch (const Error& e) {
+        failed = e;
+    }
+    durable::Fd named = open_existing(msg);
+    struct stat a, b;
+    if (!named || ::fstat(named.get(), &a) != 0 || ::fstat(fd.get(), &b) != 0 || a.st_ino != b.st_ino ||
+        a.st_dev != b.st_dev)
+        throw failed ? *failed : Error::temp("message " + id.str() + ": " + msg + " is another file");
+}
+
 std::optional<Spool::Claim> Spool::claim(const QueueId& id) const {
-    durable::Fd owned = open_content_file(id, true).fd;
+    durable::Fd owned = open_content_file(id).fd;
     if (!owned) return std::nullopt;
     int fd = owned.get();
     while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -254,7 +274,7 @@ std::optional<Envelope> Spool::load(const QueueId& id) const {
 }
 
 Spool::NamedFd Spool::open_msg(const QueueId& id) const {
-    NamedFd f = open_content_file(id, false);
+    NamedFd f = open_content_file(id);
     if (!f.fd) throw Error::system("open " + path("msg", id), ENOENT);
     return f;
 }
@@ -278,15 +298,18 @@ bool Spool::is_held(const QueueId& id) const { return exists(path("hold", id)); 
 bool Spool::content_gone(const QueueId& id) const {
     // Queued, and nothing open_content_file() would read.
     if (exists(path("msg", id)) || !(exists(path("env", id)) || is_held(id))) return false;
-    return !open_content_file(id, false).fd;
+    return !open_content_file(id).fd;
 }
 
 bool Spool::first_rewrite(const QueueId& id, const char* dir) const {
     auto names = links(path(dir, id));
     if (!names) throw Error::temp("message " + id.str() + " is not queued");
-    if (*names == 1 && !exists(path("msg", id)))
-        throw Error::temp("message " + id.str() + " has no msg/ name (claim it before its envelope is rewritten)");
-    return *names > 1;
+    if (*names > 1) return true;
+    if (exists(path("msg", id))) return false;  // an envelope of its own
+    // The received file under its one name (docs/spool.md): named msg/<id>
+    // before the envelope gets a file of its own.
+    name_content(id, dir);
+    return true;
 }
 
 void Spool::update(const Envelope& e) const {

@@ -1,22 +1,24 @@
 // spool: the durable queue of messages (protocol in docs/spool.md).
 //
-//   msg/<id>        being received (S1); then the content, followed by the
-//                   envelope as received (lib/receipt_trailer), never
-//                   rewritten
-//   env/<id>        committed: the message is queued (S3). At first a
-//                   second name of msg/<id>; each rewrite of the envelope
+//   msg/<id>        the content, followed by the envelope as received
+//                   (lib/receipt_trailer), never rewritten; named by the
+//                   envelope's first rewrite (a file being received has no
+//                   name, or, without O_TMPFILE, this one)
+//   env/<id>        committed: the message is queued (S3). At first the
+//                   received file itself; each rewrite of the envelope
 //                   replaces it by the envelope alone, written as
 //                   env/.<id>.<pid>.tmp and renamed
 //   hold/<id>       env/<id> of a held message (renamed)
 //   trigger         FIFO: pulled after each commit (lib/queue_trigger)
 //
-// The commit point is link(msg/<id>, env/<id>), after the file is
-// fsynced, followed by an fsync of env/; msg/<id> without an envelope is
-// not a message. msg/ is fsynced before an envelope's first rewrite, and
-// a claim links back a msg/<id> that a crash took away. The envelope's
+// The commit point is the link of the received file as env/<id>, after
+// the file is fsynced, followed by an fsync of env/; msg/<id> without an
+// envelope is not a message. Before an envelope's first rewrite the
+// received file is linked as msg/<id> and msg/ fsynced. The envelope's
 // mtime is its next attempt time, so finding due messages is a directory
-// scan with a stat per entry. A runner claims a message with flock(2) on msg/<id>, a file that
-// is never replaced.
+// scan with a stat per entry. A runner claims a message with flock(2) on
+// the content's file (msg/<id>, or the received env/<id>), which is never
+// replaced.
 #pragma once
 
 #include "durable.hpp"
@@ -43,7 +45,8 @@ public:
     // Throws Error (config) when the spool directories are missing.
     void check() const;
 
-    // A message being received: content streams into msg/<id>.
+    // A message being received: content streams into a file without a name
+    // in msg/ (or msg/<id> where the system cannot make one).
     class Incoming {
     public:
         Incoming(Incoming&&) noexcept;
@@ -61,13 +64,15 @@ public:
 
     private:
         friend class Spool;
-        Incoming(const Spool& s, QueueId id, durable::Fd fd);
+        Incoming(const Spool& s, QueueId id, durable::Fd fd, bool named);
         void flush();
         const Spool* spool_;
         QueueId id_;
         durable::Fd fd_;
         std::string buffer_;
         std::uint64_t size_ = 0;
+        bool named_;          // msg/<ID> exists (a named file), or the file has no name yet
+        bool linked_ = false;  // env/<ID> was made by this writer
         bool done_ = false;
     };
     Incoming receive() const;
@@ -142,25 +147,26 @@ public:
     static constexpr std::time_t writer_lifetime = 24 * 3600;
 
 private:
-    // msg/<id> for reading; an empty Fd when the message is gone.
-    // mta-recv makes only env/<id> durable (docs/spool.md, S2), so a crash
-    // may take msg/<id> away from a message received since a runner last
-    // fsynced msg/; env/<id> (or hold/<id>) is then still the same file,
-    // its trailer and all. That file is read in its place or, with
-    // restore, linked back as msg/<id> (which the first rewrite of the
-    // envelope makes durable).
+    // The content's file for reading: msg/<id>, or, while the envelope is
+    // still the received file, env/<id> (or hold/<id>): mta-recv names a
+    // message env/<id> alone, and a crash may take msg/<id> away from a
+    // message named so by a runner since msg/ was last fsynced (docs/spool.md).
+    // An empty Fd when the message is gone.
     // The file and the name it was opened by (for messages).
     struct NamedFd {
         durable::Fd fd;
         std::string path;
     };
-    NamedFd open_content_file(const QueueId& id, bool restore) const;
-    // open_content_file() without restoring; Error (4.3.0) when it is gone.
+    NamedFd open_content_file(const QueueId& id) const;
+    // open_content_file(); Error (4.3.0) when it is gone.
     NamedFd open_msg(const QueueId& id) const;
+    // Links dir/<id>, the received file and the content's one name, as
+    // msg/<id>. Error (4.3.0) when it holds no content or the link fails.
+    void name_content(const QueueId& id, const char* dir) const;
     // Whether rewriting dir/<id> is its first rewrite (it is still the
-    // received file, a second name of msg/<id>). Error (4.3.0) when it is
-    // not queued, or when it is the content's last name: a claim links
-    // msg/<id> back first.
+    // received file): the caller then fsyncs msg/ before the rename. The
+    // received file is given its msg/ name first (name_content). Error
+    // (4.3.0) when it is not queued or the content is gone.
     bool first_rewrite(const QueueId& id, const char* dir) const;
 
     std::string root_;

@@ -51,6 +51,16 @@ wait_port() {
 	return 1
 }
 
+# queued_content SPOOL ID: the file that holds a queued message's content:
+# msg/ID or, until its envelope is first rewritten, the received file
+# env/ID (or hold/ID), content first and the envelope after (mta-spool(5)).
+queued_content() {
+	for d in msg env hold; do
+		[ -e "$1/$d/$2" ] && { echo "$1/$d/$2"; return 0; }
+	done
+	echo "$1/msg/$2"
+}
+
 # A fresh embedded-defaults root for the mta tools.
 new_root() {
 	MTA_ROOT=$T/${1:-root}

@@ -62,7 +62,8 @@ if [ -n "$batch" ]; then
 		for r in $(echo "$rest" | tr '\t' ' '); do out "$mid" "$r"; done
 	done
 else
-	test -r "$MTA_ROOT/spool/msg/$id" || { echo "no message $id" >&2; exit 66; }
+	# the content: msg/ID, or the received env/ID (mta-spool(5))
+	test -r "$MTA_ROOT/spool/msg/$id" || test -r "$MTA_ROOT/spool/env/$id" || { echo "no message $id" >&2; exit 66; }
 	for r in "$@"; do out "$id" "$r"; done
 fi
 exit 0

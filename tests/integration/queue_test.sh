@@ -69,7 +69,8 @@ rm -f "$T/open"
 id=$(put -f alice@example.com -r later@example.org:FAILURE:rfc822\;Later+2Bx@example.org -r perm2@example.org --envid ENV77)
 "$q" run
 first=$(sed -n "s/.*$id: sender non-delivery notification: \([0-9A-Z]*\)$/\1/p" "$LOG")
-check "the first DSN has no Original-Recipient (no ORCPT given)" sh -c "grep -q 'Final-Recipient: rfc822; perm2@example.org' '$SPOOL/msg/$first' && ! grep -q 'Original-Recipient' '$SPOOL/msg/$first'"
+f=$(queued_content "$SPOOL" "$first")
+check "the first DSN has no Original-Recipient (no ORCPT given)" sh -c "grep -q 'Final-Recipient: rfc822; perm2@example.org' '$f' && ! grep -q 'Original-Recipient' '$f'"
 t=$NOW
 for i in 2 3 4 5; do
 	t=$(sed -n 's/^next //p' "$SPOOL/env/$id")
@@ -83,7 +84,8 @@ check "expired message is returned and removed" sh -c "grep -q '$id: from=<alice
 bids=$(sed -n "s/.*$id: sender non-delivery notification: \([0-9A-Z]*\)$/\1/p" "$LOG")
 check "two notifications: the permanent failure at once, the expiry later" test "$(echo "$bids" | wc -l)" = 2
 bid=$(echo "$bids" | tail -1)
-check "the expiry DSN parses as multipart/report with the right fields" /usr/bin/python3 - "$SPOOL/msg/$bid" "$id" <<'EOP'
+"$q" cat "$bid" > "$T/dsn.$bid"
+check "the expiry DSN parses as multipart/report with the right fields" /usr/bin/python3 - "$T/dsn.$bid" "$id" <<'EOP'
 import email, sys
 from email import policy
 m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=policy.default)
@@ -126,7 +128,8 @@ id=$(put -f ok-sender@local.test -r perm4@example.org:NEVER -r ok4@local.test:SU
 "$q" run
 check "NOTIFY=NEVER: no bounce; NOTIFY=SUCCESS: a delivery report" sh -c "grep -q '$id: sender delivery status notification: ' '$LOG' && ! grep -q '$id: sender non-delivery' '$LOG'"
 bid=$(sed -n "s/.*$id: sender delivery status notification: \([0-9A-Z]*\)$/\1/p" "$LOG")
-check "the success report says delivered for ok4 only" sh -c "grep -q 'Action: delivered' '$SPOOL/msg/$bid' && ! grep -q 'Final-Recipient: rfc822; perm4' '$SPOOL/msg/$bid' && grep -q 'text/rfc822-headers' '$SPOOL/msg/$bid'"
+f=$(queued_content "$SPOOL" "$bid")
+check "the success report says delivered for ok4 only" sh -c "grep -q 'Action: delivered' '$f' && ! grep -q 'Final-Recipient: rfc822; perm4' '$f' && grep -q 'text/rfc822-headers' '$f'"
 
 # --- 5b. the delay warning, when configured: once, with Action: delayed ---
 queue_root delay
@@ -138,7 +141,8 @@ MTA_NOW=$((NOW + 4 * 3600)) "$q" --delay-warning 4h run
 MTA_NOW=$((NOW + 9 * 3600)) "$q" --delay-warning 4h run
 check "one delay warning after 4 hours" test "$(grep -c "$id: sender delay notification: " "$LOG")" = 1
 wid=$(sed -n "s/.*$id: sender delay notification: \([0-9A-Z]*\)$/\1/p" "$LOG")
-check "the warning says delayed, with Will-Retry-Until, headers only" sh -c "grep -q '^Action: delayed' '$SPOOL/msg/$wid' && grep -q '^Will-Retry-Until: ' '$SPOOL/msg/$wid' && grep -q 'text/rfc822-headers' '$SPOOL/msg/$wid' && grep -q '^Status: 4.4.2' '$SPOOL/msg/$wid'"
+f=$(queued_content "$SPOOL" "$wid")
+check "the warning says delayed, with Will-Retry-Until, headers only" sh -c "grep -q '^Action: delayed' '$f' && grep -q '^Will-Retry-Until: ' '$f' && grep -q 'text/rfc822-headers' '$f' && grep -q '^Status: 4.4.2' '$f'"
 check "the message is still queued" test -e "$SPOOL/env/$id"
 
 # --- 6. several messages to one route share one mta-send --batch run, ---

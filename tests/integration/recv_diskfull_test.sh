@@ -36,7 +36,7 @@ if unshare -m sh -c "mount -t tmpfs -o size=256k tmpfs '$T/full'" 2>/dev/null; t
 		find '$T/full' -type f | wc -l > '$T/files-after-big'
 		'$bin/mta-recv' --spool '$T/full' --etc '$MTA_ROOT/etc' --hostname mx.test --log 'file:$log' --lookup-client-name false < '$T/small' > '$T/out-small'
 		ls '$T/full/env' | wc -l > '$T/env-after-small'
-		grep -q 'Subject: size' '$T/full/msg/'* && echo yes > '$T/msg-ok'
+		grep -q 'Subject: size' '$T/full/env/'* && echo yes > '$T/msg-ok'
 	"
 	check "disk full: 452 4.3.1, never 250" sh -c "grep -q '^452 4.3.1' '$T/out-big' && ! grep -q '^250 2.0.0 Ok: queued' '$T/out-big'"
 	check "disk full: nothing half-written left in the spool" test "$(cat "$T/files-after-big")" -eq 0
@@ -86,7 +86,8 @@ while [ $n -le 20 ]; do
 			# message's single file (mta-spool(5))
 			tail -2 "$e" | grep -qx end || bad="$bad partial-env@$n"
 			tail -1 "$e" | grep -qxE 'end|envelope-at [0-9]{20}' || bad="$bad partial-env@$n"
-			[ -e "$sp/msg/$(basename "$e")" ] || bad="$bad env-without-msg@$n"
+			# and content before it: the received file (no msg/ name) or msg/
+			tail -1 "$e" | grep -qxE 'envelope-at [0-9]{20}' || [ -e "$sp/msg/$(basename "$e")" ] || bad="$bad env-without-content@$n"
 		done
 	fi
 	n=$((n + 1))

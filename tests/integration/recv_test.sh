@@ -23,10 +23,11 @@ expect_new() {
 	seen=$now
 	return $r
 }
-# spool_has ID PATTERN...: msg/ID (and env/ID) contain each pattern
-msg_has() { id=$1; shift; for p in "$@"; do grep -q -- "$p" "$spool/msg/$id" || { echo "msg/$id lacks $p"; cat "$spool/msg/$id"; return 1; }; done; }
+# msg_has ID PATTERN...: the received file, env/ID (content, then the
+# envelope: mta-spool(5)), contains each pattern; env_has: the same
+msg_has() { id=$1; shift; for p in "$@"; do grep -q -- "$p" "$spool/env/$id" || { echo "env/$id lacks $p"; cat "$spool/env/$id"; return 1; }; done; }
 env_has() { id=$1; shift; for p in "$@"; do grep -q -- "$p" "$spool/env/$id" || { echo "env/$id lacks $p"; cat "$spool/env/$id"; return 1; }; done; }
-no_crlf() { ! grep -q "$(printf '\r')" "$spool/msg/$1"; }
+no_crlf() { ! grep -q "$(printf '\r')" "$spool/env/$1"; }
 
 # ---- 1. inetd mode: a stdin pipe ----
 printf 'EHLO pipe.example\r\nMAIL FROM:<alice@example.org> BODY=8BITMIME RET=HDRS ENVID=env+2B1\r\nRCPT TO:<bob@mx.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob+2Bx@mx.test\r\nDATA\r\nSubject: pipe\r\n\r\n..leading dot\r\nline two\r\n.\r\nQUIT\r\n' |
@@ -35,9 +36,9 @@ check "inetd pipe: queued" grep -q '^250 2.0.0 Ok: queued as ' "$T/out1"
 id=$(sed -n 's/^250 2.0.0 Ok: queued as \([0-9A-Z]*\).*/\1/p' "$T/out1" | tr -d '\r')
 check "inetd pipe: one message in the spool" expect_new 1
 check "inetd pipe: content unstuffed, LF endings, Received first" sh -c "
-	head -1 '$spool/msg/$id' | grep -q '^Received: from pipe.example' &&
-	grep -q '^\.leading dot$' '$spool/msg/$id' && grep -q '^line two$' '$spool/msg/$id' &&
-	! grep -q \"\$(printf '\\r')\" '$spool/msg/$id'"
+	head -1 '$spool/env/$id' | grep -q '^Received: from pipe.example' &&
+	grep -q '^\.leading dot$' '$spool/env/$id' && grep -q '^line two$' '$spool/env/$id' &&
+	! grep -q \"\$(printf '\\r')\" '$spool/env/$id'"
 check "inetd pipe: envelope has sender, DSN fields" env_has "$id" '^sender <alice@example.org>' '^body 8BITMIME' '^ret HDRS' '^envid env+1' '^rcpt <bob@mx.test>' 'notify SUCCESS,FAILURE' 'orcpt rfc822;bob+x@mx.test' '^helo pipe.example'
 check "inetd pipe: nothing on stderr" test ! -s "$T/err1"
 check "log: connect, client=, disconnect" sh -c "grep -q 'mta/smtpd.*connect from' '$log' && grep -q '$id: client=' '$log' && grep -q 'disconnect from .* commands=' '$log'"
@@ -47,11 +48,11 @@ port=$(free_port)
 bg systemd-socket-activate -l 127.0.0.1:$port --inetd -a $recv 2>>"$T/sa.log"
 wait_port $port
 check "socket-activate --inetd: swaks plain" swaks --server 127.0.0.1:$port --from a@example.org --to bob@mx.test --helo sa.example --header 'Subject: inetd-sa'
-check "socket-activate --inetd: queued with client address" sh -c "expect_new() { :; }; id=\$(ls '$spool/env' | sort | tail -1); grep -q 'client unknown\[127.0.0.1\]' '$spool/env/'\$id && grep -q 'Subject: inetd-sa' '$spool/msg/'\$id"
+check "socket-activate --inetd: queued with client address" sh -c "expect_new() { :; }; id=\$(ls '$spool/env' | sort | tail -1); grep -q 'client unknown\[127.0.0.1\]' '$spool/env/'\$id && grep -q 'Subject: inetd-sa' '$spool/env/'\$id"
 expect_new 1 >/dev/null
 check "socket-activate --inetd: swaks --pipeline" swaks --pipeline --server 127.0.0.1:$port --from a@example.org --to bob@mx.test,postmaster@mx.test --header 'Subject: piped'
 id=$(newest)
-check "pipeline: two recipients, no 'for'" sh -c "grep -c '^rcpt ' '$spool/env/$id' | grep -qx 2 && ! grep -q '	for <' '$spool/msg/$id'"
+check "pipeline: two recipients, no 'for'" sh -c "grep -c '^rcpt ' '$spool/env/$id' | grep -qx 2 && ! grep -q '	for <' '$spool/env/$id'"
 expect_new 1 >/dev/null
 check "socket-activate --inetd: python smtplib" $py -c "
 import smtplib
@@ -85,7 +86,7 @@ bg systemd-socket-activate -l 127.0.0.1:$port -a $recv 2>>"$T/sa.log"
 wait_port $port
 check "Accept=yes, connection on fd 3: swaks" swaks --server 127.0.0.1:$port --from a@example.org --to bob@mx.test --header 'Subject: fd3'
 id=$(newest)
-check "Accept=yes on fd 3: queued with the peer from the socket" sh -c "grep -q 'Subject: fd3' '$spool/msg/$id' && grep -q 'client unknown\[127.0.0.1\]' '$spool/env/$id'"
+check "Accept=yes on fd 3: queued with the peer from the socket" sh -c "grep -q 'Subject: fd3' '$spool/env/$id' && grep -q 'client unknown\[127.0.0.1\]' '$spool/env/$id'"
 expect_new 1 >/dev/null
 kill $last_pid 2>/dev/null
 
@@ -232,7 +233,7 @@ check "100 Received fields: 554 5.4.6" sh -c "echo '$out' | grep -q '^554 5.4.6'
 out=$(rawclient $port 'EHLO x\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<bob@mx.test>\r\nBDAT 21\r\nSubject: bdat\r\n\r\nbodyBDAT 7 LAST\r\n line\r\nQUIT\r\n')
 check "BDAT: queued" sh -c "echo '$out' | grep -q '^250 2.0.0 Ok: queued as'"
 id=$(newest)
-check "BDAT: content joined, LF endings" sh -c "grep -q '^body line$' '$spool/msg/$id' && ! grep -q \"\$(printf '\\r')\" '$spool/msg/$id'"
+check "BDAT: content joined, LF endings" sh -c "grep -q '^body line$' '$spool/env/$id' && ! grep -q \"\$(printf '\\r')\" '$spool/env/$id'"
 expect_new 1 >/dev/null
 
 # A stalling client: 421 4.4.2 after the command timeout.
@@ -298,7 +299,7 @@ r = b.recv(100)
 assert r.startswith(b'421 4.7.0'), r
 "
 sleep 0.3
-check "reverse DNS (confirmed) names the client in Received" sh -c "swaks --server 127.0.0.1:$port --from a@example.org --to bob@mx.test --helo rdns.example > /dev/null && id=\$(ls '$spool/env' | sort | tail -1) && head -1 '$spool/msg/'\$id | grep -q '^Received: from rdns.example (localhost \[127.0.0.1\])'"
+check "reverse DNS (confirmed) names the client in Received" sh -c "swaks --server 127.0.0.1:$port --from a@example.org --to bob@mx.test --helo rdns.example > /dev/null && id=\$(ls '$spool/env' | sort | tail -1) && head -1 '$spool/env/'\$id | grep -q '^Received: from rdns.example (localhost \[127.0.0.1\])'"
 expect_new 1 >/dev/null
 kill $last_pid 2>/dev/null
 
@@ -377,7 +378,7 @@ expect_new 1 >/dev/null
 printf 'EHLO me\nMAIL FROM:<me@example.org>\nRCPT TO:<x@elsewhere.example>\nDATA\nSubject: local\n\nhi\n.\nQUIT\n' | $recv --local > "$T/outl" 2>&1
 check "--local: LF tolerated, relay allowed, queued" grep -q '^250 2.0.0 Ok: queued as' "$T/outl"
 id=$(newest)
-check "--local: client local, Received with uid" sh -c "grep -q '^client local' '$spool/env/$id' && head -1 '$spool/msg/$id' | grep -q '(uid $(id -u))'"
+check "--local: client local, Received with uid" sh -c "grep -q '^client local' '$spool/env/$id' && head -1 '$spool/env/$id' | grep -q '(uid $(id -u))'"
 check "--local: logged as mta/pickup" grep -q "mta/pickup.*$id: client=local" "$log"
 expect_new 1 >/dev/null
 

@@ -34,7 +34,7 @@ wait_port $port
 # STARTTLS with swaks
 check "swaks --tls: queued" swaks --tls --server 127.0.0.1:$port --from a@example.org --to bob@mx.test --header 'Subject: tls'
 id=$(newest)
-check "STARTTLS: protocol ESMTPS, TLS in the Received comment" sh -c "grep -q '^protocol ESMTPS' '$spool/env/$id' && grep -q '(using TLSv1\.[23] with cipher ' '$spool/msg/$id' && grep -q 'with ESMTPS id $id' '$spool/msg/$id'"
+check "STARTTLS: protocol ESMTPS, TLS in the Received comment" sh -c "grep -q '^protocol ESMTPS' '$spool/env/$id' && grep -q '(using TLSv1\.[23] with cipher ' '$spool/env/$id' && grep -q 'with ESMTPS id $id' '$spool/env/$id'"
 check "STARTTLS: TLS 1.1 refused" sh -c "! echo QUIT | timeout 10 openssl s_client -connect 127.0.0.1:$port -starttls smtp -tls1_1 > /dev/null 2>&1"
 check "STARTTLS: TLS 1.2 accepted" sh -c "echo QUIT | timeout 10 openssl s_client -connect 127.0.0.1:$port -starttls smtp -tls1_2 2>/dev/null | grep -q 'Protocol *: TLSv1.2'"
 
@@ -67,7 +67,7 @@ assert b'250-AUTH PLAIN LOGIN\r\n' in lines, lines
 # AUTH under TLS: swaks --auth PLAIN and LOGIN; relaying allowed after it.
 check "swaks --tls --auth PLAIN: relays" swaks --tls --server 127.0.0.1:$port --auth PLAIN --auth-user ann --auth-password secret --from ann@example.org --to x@elsewhere.example
 id=$(newest)
-check "AUTH: envelope records the user, protocol ESMTPSA" sh -c "grep -q '^auth ann' '$spool/env/$id' && grep -q '^protocol ESMTPSA' '$spool/env/$id' && grep -q 'with ESMTPSA id' '$spool/msg/$id'"
+check "AUTH: envelope records the user, protocol ESMTPSA" sh -c "grep -q '^auth ann' '$spool/env/$id' && grep -q '^protocol ESMTPSA' '$spool/env/$id' && grep -q 'with ESMTPSA id' '$spool/env/$id'"
 check "swaks --tls --auth LOGIN" swaks --tls --server 127.0.0.1:$port --auth LOGIN --auth-user ann --auth-password secret --from ann@example.org --to x@elsewhere.example
 check "wrong password: 535 5.7.8" sh -c "swaks --tls --server 127.0.0.1:$port --auth PLAIN --auth-user ann --auth-password wrong --from a@example.org --to x@elsewhere.example 2>&1 | grep -q '<~\* 535 5.7.8'"
 check "unknown user: 535 5.7.8" sh -c "swaks --tls --server 127.0.0.1:$port --auth PLAIN --auth-user nobody --auth-password secret --from a@example.org --to x@elsewhere.example 2>&1 | grep -q '<~\* 535 5.7.8'"

@@ -109,6 +109,7 @@ check "-N -R -V stored in the envelope" sh -c "grep -qx 'ret HDRS' '$env' && gre
 
 # --- exit codes ---
 n_before=$(ls "$spool/env" | wc -l)
+m_before=$(ls "$spool/msg" | wc -l)
 printf 'Subject: x\n\nx\n' | "$T/bin/sendmail" > /dev/null 2> "$T/err"
 rc=$?
 check "no recipients: exit 64" test "$rc" = 64
@@ -124,14 +125,14 @@ printf 'Subject: x\n\nx\n' | MTA_FAIL_AT=3 "$T/bin/sendmail" bob@example.org > /
 rc=$?
 check "a failing queue write (fault injection): exit 75" test "$rc" = 75
 check "a failing queue write: nothing queued, nothing left in env/ or msg/" sh -c \
-	"test \$(ls -A '$spool/env' | wc -l) = $n_before && test \$(ls '$spool/msg' | wc -l) = $n_before"
+	"test \$(ls -A '$spool/env' | wc -l) = $n_before && test \$(ls '$spool/msg' | wc -l) = $m_before"
 
 # A file size limit set by the caller: a write error, not a truncated message.
 head -c 100000 /dev/zero | tr '\0' 'a' | fold -w 70 > "$T/big.in"
 sh -c "ulimit -f 8; exec '$T/bin/sendmail' bob@example.org" < "$T/big.in" > /dev/null 2> "$T/err"
 rc=$?
 check "RLIMIT_FSIZE: exit 75, nothing queued" sh -c \
-	"test $rc = 75 && test \$(ls -A '$spool/env' | wc -l) = $n_before && test \$(ls '$spool/msg' | wc -l) = $n_before"
+	"test $rc = 75 && test \$(ls -A '$spool/env' | wc -l) = $n_before && test \$(ls '$spool/msg' | wc -l) = $m_before"
 
 # -bv: addresses checked and shown as they would be queued.
 "$T/bin/sendmail" -bv 'Jo <jo@example.org>, root' > "$T/out" 2>&1
@@ -241,15 +242,16 @@ else
 	# cannot read /proc/self/environ for its options) and fails at exit.
 	if [ "$rc" = 1 ] && grep -q 'LeakSanitizer does not work under ptrace' "$T/suid.err"; then rc=0; fi
 	check "set-uid: the caller's message is queued (exit 0)" sh -c "test $rc = 0 && test -n '$sid' && test -f '$home/spool/env/$sid'"
+	sf=$(queued_content "$home/spool" "$sid")
 	check "set-uid: spool files belong to the spool owner, mode 0600" sh -c \
-		"test \"\$(stat -c '%U %a' '$home/spool/msg/$sid')\" = '$su_spool 600' && test \"\$(stat -c '%U %a' '$home/spool')\" = '$su_spool 700'"
+		"test \"\$(stat -c '%U %a' '$sf')\" = '$su_spool 600' && test \"\$(stat -c '%U %a' '$home/spool')\" = '$su_spool 700'"
 	check "set-uid: Received and log name the caller's real uid" sh -c \
-		"grep -q 'from userid $cuid)' '$home/spool/msg/$sid' && grep -q '$sid: uid=$cuid from=<$su_caller@example.test>' '$home/mail.log'"
+		"grep -q 'from userid $cuid)' '$sf' && grep -q '$sid: uid=$cuid from=<$su_caller@example.test>' '$home/mail.log'"
 	check "set-uid: MTA_ROOT, MTA_NOW and -C from the caller are ignored" sh -c \
-		"test ! -e '$T/decoy/spool' && test ! -e '$T/decoy/log' && ! grep -q '1970' '$home/spool/msg/$sid'"
+		"test ! -e '$T/decoy/spool' && test ! -e '$T/decoy/log' && ! grep -q '1970' '$sf'"
 	check "set-uid: the caller cannot read the spool" sh -c \
 		"! setpriv --reuid=$su_caller --regid=$su_caller --init-groups ls '$home/spool/msg' > /dev/null 2>&1 &&
-		 ! setpriv --reuid=$su_caller --regid=$su_caller --init-groups cat '$home/spool/msg/$sid' > /dev/null 2>&1"
+		 ! setpriv --reuid=$su_caller --regid=$su_caller --init-groups cat '$sf' > /dev/null 2>&1"
 	if [ -x "$bin/mta-queue" ]; then
 		install -m 755 "$bin/mta-queue" "$T/sbin/mta-queue"
 		ln -s sendmail "$T/sbin/mailq"

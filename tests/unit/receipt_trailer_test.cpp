@@ -121,7 +121,9 @@ TEST_CASE("envelope and content files are read in either form", "[spool][receipt
     ::close(fd);
 }
 
-TEST_CASE("a received message is one file under two names until its envelope is rewritten", "[spool][receipt]") {
+TEST_CASE("a received message is one file, env/<ID>, until its envelope is rewritten", "[spool][receipt]") {
+    bool unnamed = GENERATE(true, false);
+    durable::allow_unnamed(unnamed);
     TempDir d;
     Spool s(d.path);
     s.create();
@@ -131,13 +133,23 @@ TEST_CASE("a received message is one file under two names until its envelope is 
     Envelope e = sample(0);
     e.id.reset();
     in.commit(e);
-    CHECK(inode(s.path("msg", id)) == inode(s.path("env", id)));
+    durable::allow_unnamed(true);
+    ino_t received = inode(s.path("env", id));
+    if (unnamed) {
+        struct stat st;
+        CHECK(::stat(s.path("msg", id).c_str(), &st) != 0);  // no second name
+    } else {
+        CHECK(inode(s.path("msg", id)) == received);  // without O_TMPFILE: msg/<ID> too
+    }
     auto loaded = s.load(id);
     REQUIRE(loaded);
     CHECK(loaded->size == 19);
     CHECK(s.content(id) == "Subject: one\n\nbody\n");
     loaded->recipients[0].state = RcptState::sent;
     s.update(*loaded);
+    CHECK(inode(s.path("msg", id)) == received);  // the content, named by the rewrite
+    CHECK(inode(s.path("env", id)) != received);
+    CHECK(s.content(id) == "Subject: one\n\nbody\n");
     CHECK(inode(s.path("msg", id)) != inode(s.path("env", id)));
     CHECK(s.load(id)->recipients[0].state == RcptState::sent);
     CHECK(s.content(id) == "Subject: one\n\nbody\n");
