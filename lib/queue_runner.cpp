@@ -180,6 +180,20 @@ std::vector<bool> remove_messages(const Spool& spool, const std::vector<QueueId>
     return gone;
 }
 
+// The claims of messages the runner removed, destroyed by its
+// BackgroundRelease: each file is emptied there first
+// (Spool::Claim::free_if_removed), so that the close of its last
+// descriptor, by whichever process holds it (a stage started meanwhile
+// has copies until its exec), costs nothing more.
+struct RemovedFiles {
+    std::vector<Spool::Claim> claims;
+    RemovedFiles(RemovedFiles&&) = default;
+    explicit RemovedFiles(std::vector<Spool::Claim> c) : claims(std::move(c)) {}
+    ~RemovedFiles() {
+        for (auto& c : claims) c.free_if_removed();
+    }
+};
+
 // Spool::update_all for the messages of one pass or job, with their
 // failures logged (the outcomes are found again on the next attempt).
 void record_outcomes(const Spool& spool, const std::vector<const Envelope*>& envelopes) {
@@ -363,6 +377,8 @@ PassResult QueueRunner::run() {
             deliver(*current, now, res);
             if (has_next) next = prepare(chunks[k + 1], now, res);
         }
+        // No more descriptors open than two chunks' claims.
+        released_.wait();
         current = std::move(next);
     }
     return res;
@@ -688,15 +704,20 @@ void QueueRunner::run_job(const StageJob& job, std::vector<std::unique_ptr<Work>
     if (finished.empty()) return;
     // The finished messages are this job's alone now (no recipient of
     // theirs is in another job), so they are removed without the lock,
-    // beside the other jobs. Their claims are released here too: the
-    // kernel frees an unlinked file when its last descriptor closes, and
-    // that costs a journal update on some file systems.
+    // beside the other jobs. Their claims are closed in the background:
+    // the kernel frees an unlinked file when its last descriptor closes,
+    // which waits for the disk on some file systems (BackgroundRelease).
     lk.unlock();
     std::vector<QueueId> ids;
     for (Work* w : finished) ids.push_back(*w->env.id);
     std::vector<bool> gone = remove_messages(spool_, ids);
+    std::vector<Spool::Claim> claims;
     for (size_t k = 0; k < finished.size(); ++k)
-        if (gone[k]) finished[k]->claim.reset();
+        if (gone[k]) {
+            claims.push_back(std::move(*finished[k]->claim));
+            finished[k]->claim.reset();
+        }
+    released_.later(RemovedFiles(std::move(claims)));
     lk.lock();
     for (size_t k = 0; k < finished.size(); ++k) {
         if (!gone[k]) continue;  // finish() tries again

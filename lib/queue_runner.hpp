@@ -13,6 +13,7 @@
 // and removed; the others get their next attempt from the RetrySchedule.
 #pragma once
 
+#include "background_release.hpp"
 #include "retry_schedule.hpp"
 #include "route.hpp"
 #include "spool.hpp"
@@ -126,6 +127,9 @@ private:
     // spool's owner (mta-deliver keeps root to become each recipient).
     std::optional<StageUser> network_user_;
     std::mutex mu_;                        // envelope updates and counters
+    // The claims of removed messages, closed beside the jobs (closing the
+    // last descriptor of a removed file may wait for the disk).
+    BackgroundRelease released_;
 
     // Claims and reads a chunk's messages, asks for their routes and plans
     // the stage runs; error routes' outcomes are recorded here.

@@ -256,6 +256,14 @@ std::optional<Spool::Claim> Spool::claim(const QueueId& id) const {
     return Claim(id, std::move(owned));
 }
 
+void Spool::Claim::free_if_removed() const {
+    struct stat st;
+    if (::fstat(fd_.get(), &st) != 0 || st.st_nlink != 0) return;
+    durable::Fd w(::open(("/proc/self/fd/" + std::to_string(fd_.get())).c_str(), O_WRONLY | O_CLOEXEC));
+    if (!w) return;  // no /proc: the last close frees it
+    [[maybe_unused]] int r = ::ftruncate(w.get(), 0);
+}
+
 std::string Spool::Claim::read_all() const { return receipt_trailer::read_content(fd_.get(), id_, id_.str()); }
 
 std::optional<Envelope> Spool::load(const QueueId& id) const {

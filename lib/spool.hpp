@@ -85,6 +85,12 @@ public:
         // The content file, open for reading (shares the lock's descriptor).
         int fd() const { return fd_.get(); }
         std::string read_all() const;  // the content, without the trailer
+        // When the message was removed (the file has no name left), frees
+        // the file's blocks now, through a second descriptor for writing:
+        // the close of its last descriptor, wherever that happens, then
+        // has nothing left to free (which waits for the disk's discard on
+        // some file systems). Does nothing to a file that has a name.
+        void free_if_removed() const;
 
     private:
         friend class Spool;

@@ -51,8 +51,12 @@ check "show of a bad id exits 64" test $? -eq 64
 queue_root retry
 : > "$STAGE_LOG"
 rm -f "$T/open"
-id=$(put -f ok-sender@local.test -r later@example.org)
+id=$(put --received -f ok-sender@local.test -r later@example.org)
+check "received as mta-recv queues it: env/ID alone, content first" sh -c "test ! -e '$SPOOL/msg/$id' && \"$q\" cat '$id' | grep -q '^Subject: '"
+"$q" cat "$id" > "$T/content.before"
 "$q" run
+check "the first deferral names the content msg/ID and gives the envelope a file of its own" sh -c \
+	"test \$(stat -c %h '$SPOOL/msg/$id') = 1 && test \$(stat -c %h '$SPOOL/env/$id') = 1 && ! grep -q '^Subject: ' '$SPOOL/env/$id' && \"$q\" cat '$id' | cmp -s - '$T/content.before'"
 next=$(sed -n 's/^next //p' "$SPOOL/env/$id")
 check "first deferral waits 5 minutes" test "$next" -eq $((NOW + 300))
 check "mtime is the next attempt" test "$(stat -c %Y "$SPOOL/env/$id")" -eq $((NOW + 300))

@@ -2,10 +2,12 @@
 """Queue a message straight into an mta spool, for the mta-queue tests.
 
 spool_put.py SPOOL -f SENDER [-r RCPT[:NOTIFY[:ORCPT]]]... [--arrival T] [--next T]
-             [--ret FULL|HDRS] [--envid X] [--smtputf8] < message
+             [--ret FULL|HDRS] [--envid X] [--smtputf8] [--count N] [--received] < message
 
 Writes msg/<id>, then env/<id> through a temporary file and a rename (the
 spool's commit point), with the envelope's mtime set to the next attempt.
+With --received, writes the one file mta-recv makes instead: the content,
+the envelope and the footer, named env/<id> alone (mta-spool(5)).
 Prints the queue id. The envelope text follows the mta-envelope 1 format.
 """
 import argparse, os, random, sys, time
@@ -38,13 +40,15 @@ def main():
     p.add_argument("--envid", default="")
     p.add_argument("--smtputf8", action="store_true")
     p.add_argument("--count", type=int, default=1, help="queue this many copies")
+    p.add_argument("--received", action="store_true", help="one file, as mta-recv writes it")
     a = p.parse_args()
     data = sys.stdin.buffer.read().replace(b"\r\n", b"\n")
     nxt = a.next if a.next is not None else a.arrival
     for _ in range(a.count):
         qid = queue_id()
-        with open(os.path.join(a.spool, "msg", qid), "wb") as f:
-            f.write(data)
+        if not a.received:
+            with open(os.path.join(a.spool, "msg", qid), "wb") as f:
+                f.write(data)
         env = ["mta-envelope 1", "id " + qid, "arrival %d" % a.arrival, "sender <%s>" % a.sender,
                "size %d" % len(data)]
         if a.smtputf8:
@@ -64,8 +68,11 @@ def main():
             env.append("  state pending")
         env.append("end")
         tmp = os.path.join(a.spool, "env", "." + qid + ".tmp")
-        with open(tmp, "w") as f:
-            f.write("\n".join(env) + "\n")
+        text = ("\n".join(env) + "\n").encode()
+        if a.received:
+            text = data + text + b"envelope-at %020d\n" % len(data)
+        with open(tmp, "wb") as f:
+            f.write(text)
         os.utime(tmp, (nxt, nxt))
         os.rename(tmp, os.path.join(a.spool, "env", qid))
         print(qid)

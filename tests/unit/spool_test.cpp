@@ -641,6 +641,37 @@ TEST_CASE("content named env/ or hold/ alone is read there, claimed there, and n
     CHECK(links_of(s.path("msg", c)) == 0);
 }
 
+TEST_CASE("a claim frees the blocks of its file only once the message is removed", "[spool]") {
+    TempDir d;
+    Spool s(d.path);
+    s.create();
+    QueueId kept = commit_one(s, 1), gone = commit_one(s, 2);
+    auto size_of = [](int fd) {
+        struct stat st;
+        REQUIRE(::fstat(fd, &st) == 0);
+        return st.st_size;
+    };
+    auto a = s.claim(kept), b = s.claim(gone);
+    REQUIRE(a);
+    REQUIRE(b);
+    off_t full = size_of(a->fd());
+    REQUIRE(full > off_t(content_for(1).size()));
+    a->free_if_removed();  // queued: left alone
+    CHECK(size_of(a->fd()) == full);
+    CHECK(s.content(kept) == content_for(1));
+    // Rewritten (content under msg/, the envelope a file of its own), it
+    // still has names: left alone.
+    Envelope e = *s.load(kept);
+    e.attempts = 1;
+    s.update(e);
+    a->free_if_removed();
+    CHECK(size_of(a->fd()) == full);
+    CHECK(s.content(kept) == content_for(1));
+    s.remove(gone);
+    b->free_if_removed();
+    CHECK(size_of(b->fd()) == 0);
+}
+
 TEST_CASE("a message whose content was removed by hand is refused by every control but delete", "[spool]") {
     ThreeMessages m;
     auto& [d, s, a, b, c] = m;

@@ -1,3 +1,4 @@
+#include "background_release.hpp"
 #include "sync_helpers.hpp"
 
 #include <catch2/catch.hpp>
@@ -7,8 +8,11 @@
 #include <cstdlib>
 #include <dirent.h>
 #include <fcntl.h>
+#include <mutex>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -76,4 +80,40 @@ TEST_CASE("fsync_all keeps its threads instead of making new ones", "[durable][s
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
     for (int fd : fds) close(fd);
+}
+
+TEST_CASE("BackgroundRelease destroys what it is given, in order, off the caller's thread", "[release]") {
+    std::mutex m;
+    std::vector<int> order;
+    std::set<std::thread::id> where;
+    struct Noted {
+        int n;
+        std::mutex* m;
+        std::vector<int>* order;
+        std::set<std::thread::id>* where;
+        Noted(int n_, std::mutex* m_, std::vector<int>* o, std::set<std::thread::id>* w) : n(n_), m(m_), order(o), where(w) {}
+        Noted(Noted&& o) noexcept : n(o.n), m(o.m), order(o.order), where(o.where) { o.n = -1; }
+        ~Noted() {
+            if (n < 0) return;  // moved from
+            std::lock_guard l(*m);
+            order->push_back(n);
+            where->insert(std::this_thread::get_id());
+        }
+    };
+    {
+        BackgroundRelease r;
+        for (int i = 0; i < 50; ++i) r.later(Noted(i, &m, &order, &where));
+        r.wait();
+        std::lock_guard l(m);
+        CHECK(order.size() == 50);
+        for (int i = 0; i < 50 && i < int(order.size()); ++i) CHECK(order[size_t(i)] == i);
+        CHECK(where.size() == 1);
+        CHECK(where.count(std::this_thread::get_id()) == 0);
+    }
+    {
+        // The destructor waits for what is left.
+        BackgroundRelease r;
+        for (int i = 50; i < 60; ++i) r.later(Noted(i, &m, &order, &where));
+    }
+    CHECK(order.size() == 60);
 }
