@@ -436,9 +436,12 @@ std::unique_ptr<QueueRunner::Chunk> QueueRunner::prepare(const std::vector<Queue
     for (auto& id : ids) {
         auto claim = spool_.claim(id);
         if (!claim) {
-            if (spool_.content_gone(id))
+            // Once a runner (run --loop makes many passes a minute).
+            if (!gone_reported_.count(id) && spool_.content_gone(id)) {
+                gone_reported_.insert(id);
                 log::warning("{}: the content (msg/{}) is gone: not delivered; `mta-queue delete {}` removes the envelope",
                              id.str(), id.str(), id.str());
+            }
             continue;
         }
         std::optional<Envelope> env;

@@ -25,6 +25,7 @@
 #include <tuple>
 #include <map>
 #include <memory>
+#include <set>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -127,6 +128,9 @@ private:
     // spool's owner (mta-deliver keeps root to become each recipient).
     std::optional<StageUser> network_user_;
     std::mutex mu_;                        // envelope updates and counters
+    // Messages whose content is gone that this runner has warned of
+    // (prepare() alone, one chunk at a time).
+    std::set<QueueId> gone_reported_;
     // The claims of removed messages, closed beside the jobs (closing the
     // last descriptor of a removed file may wait for the disk).
     BackgroundRelease released_;

@@ -219,6 +219,9 @@ queue_root loop
 : > "$STAGE_LOG"
 : > "$STAGE_LOG.routes"
 id=$(put -f ok-sender@local.test -r ok9@example.org)
+# An envelope whose content was removed by hand: due in every pass.
+gone=$(put -f ok-sender@local.test -r ok99@example.org)
+rm "$SPOOL/msg/$gone"
 bg "$q" run --loop 1
 sleep 1.5
 id2=$(put -f ok-sender@local.test -r ok10@example.org)
@@ -226,6 +229,9 @@ i=0
 while [ "$i" -lt 50 ] && [ "$(delivered "$id2" ok10@example.org)" != 1 ]; do sleep 0.1; i=$((i + 1)); done
 kill "$last_pid"
 check "run --loop delivers what arrives later" test "$(delivered "$id" ok9@example.org)$(delivered "$id2" ok10@example.org)" = 11
+check "run --loop warns once of a message whose content is gone, however many passes" \
+	test "$(grep -c "$gone: the content (msg/$gone) is gone" "$LOG")" = 1
+"$q" delete "$gone" > /dev/null
 check "the second pass uses the first one's route (--route-cache 30)" test "$(grep -cF ' example.org' "$STAGE_LOG.routes")" = 1
 # --route-cache 0 asks in every pass; a temporary error is asked again anyway.
 : > "$STAGE_LOG.routes"
