@@ -198,9 +198,9 @@ void Spool::Incoming::commit(Envelope env) {
 
 void Spool::Incoming::abort() {
     done_ = true;
-    // Names of this id are ours only when we made them: the unnamed file
-    // reserved no id, so an env/<ID> this writer did not link is another's.
-    if (linked_ || named_) ::unlink(spool_->path("env", id_).c_str());
+    // Only the names this writer made: an env/<ID> it did not link (its
+    // link failed, EEXIST) is another message's.
+    if (linked_) ::unlink(spool_->path("env", id_).c_str());
     if (named_) ::unlink(spool_->path("msg", id_).c_str());
     fd_ = durable::Fd();
 }

@@ -270,6 +270,27 @@ TEST_CASE("a writer whose content file was removed does not commit", "[spool]") 
     CHECK(count_entries(d.path + "/env") == 0);
 }
 
+TEST_CASE("a writer whose id is taken meanwhile fails and leaves the other message alone", "[spool]") {
+    bool unnamed = GENERATE(true, false);
+    ReceiptFiles mode(unnamed);
+    TempDir d;
+    Spool s(d.path);
+    s.create();
+    auto in = s.receive();
+    in.write("content");
+    // Another message under the same id (a file without a name reserves
+    // none; a named one can meet an envelope left without its content).
+    std::ofstream(s.path("env", in.id())) << "mta-envelope 1\nend\n";
+    try {
+        in.commit(envelope_for(1));
+        FAIL("committed over another message");
+    } catch (const Error& e) {
+        CHECK(e.status().code == 451);
+    }
+    CHECK(slurp(s.path("env", in.id())) == "mta-envelope 1\nend\n");
+    CHECK(count_entries(d.path + "/msg") == 0);
+}
+
 TEST_CASE("write errors are reported with the right reply and leave nothing visible", "[spool][fault]") {
     bool unnamed = GENERATE(true, false);
     ReceiptFiles mode(unnamed);
