@@ -271,8 +271,7 @@ TEST_CASE("a writer whose content file was removed does not commit", "[spool]") 
 }
 
 TEST_CASE("a writer whose id is taken meanwhile fails and leaves the other message alone", "[spool]") {
-    bool unnamed = GENERATE(true, false);
-    ReceiptFiles mode(unnamed);
+    ReceiptFiles mode(GENERATE(true, false));
     TempDir d;
     Spool s(d.path);
     s.create();
