@@ -108,26 +108,27 @@ std::atomic<bool> unnamed_unusable{false};
 
 void allow_unnamed(bool allow) { unnamed_unusable = !allow; }
 
+std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
 Fd create_unnamed(const std::string& dir, int mode) {
-    std::atomic<bool>& unable = unnamed_unusable;
-    if (unable) return Fd();
+    if (unnamed_unusable) return Fd();
     fault_point("create", dir);
     int fd = ::open(dir.c_str(), O_RDWR | O_TMPFILE | O_CLOEXEC, mode);
     if (fd < 0) {
         // Kernels before O_TMPFILE see O_DIRECTORY in it (EISDIR); file
         // systems without it say EOPNOTSUPP.
         if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) fail("create a file in " + dir, errno);
-        unable = true;
+        unnamed_unusable = true;
         return Fd();
     }
     Fd made(fd);
     // link_open() goes through /proc/self/fd: asked once a process.
     static const bool proc = [&] {
         struct stat st;
-        return ::stat(("/proc/self/fd/" + std::to_string(fd)).c_str(), &st) == 0;
+        return ::stat(fd_path(fd).c_str(), &st) == 0;
     }();
     if (!proc) {
-        unable = true;
+        unnamed_unusable = true;
         return Fd();
     }
     return made;
@@ -227,8 +228,7 @@ void link(const std::string& from, const std::string& to) {
 
 void link_open(int fd, const std::string& to) {
     fault_point("link", to);
-    std::string from = "/proc/self/fd/" + std::to_string(fd);
-    if (::linkat(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), AT_SYMLINK_FOLLOW) != 0) fail("link " + to, errno);
+    if (::linkat(AT_FDCWD, fd_path(fd).c_str(), AT_FDCWD, to.c_str(), AT_SYMLINK_FOLLOW) != 0) fail("link " + to, errno);
 }
 
 void unlink(const std::string& path, bool must_exist) {

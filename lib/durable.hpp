@@ -60,6 +60,9 @@ Fd create_unnamed(const std::string& dir, int mode = 0600);
 // false: create_unnamed() makes nothing from now on (for tests of the
 // named files that systems without O_TMPFILE get).
 void allow_unnamed(bool allow);
+// The name of the open file fd under /proc/self/fd, by which it can be
+// opened again or linked.
+std::string fd_path(int fd);
 // Opens a directory (O_DIRECTORY|O_NOFOLLOW) for fsync or *at() calls.
 Fd open_directory(const std::string& path);
 

@@ -111,29 +111,22 @@ Spool::Incoming::~Incoming() {
 Spool::Incoming Spool::receive() const {
     // S1: a file without a name, which the commit links as env/<ID>; where
     // the system cannot make one, msg/<ID>, the id's reservation (O_EXCL).
-    if (durable::Fd fd = durable::create_unnamed(root_ + "/msg")) {
-        QueueId id = QueueId::generate();
-        std::string p = path("msg", id);
-        Incoming in(*this, std::move(id), std::move(fd), false);
-        // Locked until the commit is done: from the link on, a runner
-        // could see the file, and leaves a locked one alone.
-        if (::flock(in.fd_.get(), LOCK_EX | LOCK_NB) != 0) throw Error::system("flock " + p, errno);
-        if (owner_) durable::set_owner(in.fd_.get(), *owner_, p);
-        return in;
+    QueueId id = QueueId::generate();
+    durable::Fd fd = durable::create_unnamed(root_ + "/msg");
+    bool named = !fd;
+    for (int tries = 0; !fd; ++tries) {
+        if (tries == 8) throw Error::temp("cannot create a unique queue file in " + root_ + "/msg");
+        if (tries > 0) id = QueueId::generate();
+        fd = durable::create_exclusive(path("msg", id));
     }
-    for (int tries = 0; tries < 8; ++tries) {
-        QueueId id = QueueId::generate();
-        std::string p = path("msg", id);
-        durable::Fd fd = durable::create_exclusive(p);
-        if (!fd) continue;
-        Incoming in(*this, std::move(id), std::move(fd), true);  // removes the file if the next step throws
-        // Locked until the commit is done: recovery and runners leave a
-        // locked content file alone, however old it is.
-        if (::flock(in.fd_.get(), LOCK_EX | LOCK_NB) != 0) throw Error::system("flock " + p, errno);
-        if (owner_) durable::set_owner(in.fd_.get(), *owner_, p);
-        return in;
-    }
-    throw Error::temp("cannot create a unique queue file in " + root_ + "/msg");
+    std::string p = path("msg", id);
+    Incoming in(*this, std::move(id), std::move(fd), named);  // removes a named file if the next step throws
+    // Locked until the commit is done: recovery and runners leave a locked
+    // content file alone, however old it is (and a runner may see the file
+    // from the link on).
+    if (::flock(in.fd_.get(), LOCK_EX | LOCK_NB) != 0) throw Error::system("flock " + p, errno);
+    if (owner_) durable::set_owner(in.fd_.get(), *owner_, p);
+    return in;
 }
 
 void Spool::Incoming::flush() {
@@ -259,7 +252,7 @@ std::optional<Spool::Claim> Spool::claim(const QueueId& id) const {
 void Spool::Claim::free_if_removed() const {
     struct stat st;
     if (::fstat(fd_.get(), &st) != 0 || st.st_nlink != 0) return;
-    durable::Fd w(::open(("/proc/self/fd/" + std::to_string(fd_.get())).c_str(), O_WRONLY | O_CLOEXEC));
+    durable::Fd w(::open(durable::fd_path(fd_.get()).c_str(), O_WRONLY | O_CLOEXEC));
     if (!w) return;  // no /proc: the last close frees it
     [[maybe_unused]] int r = ::ftruncate(w.get(), 0);
 }
