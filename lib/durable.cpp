@@ -160,14 +160,24 @@ void write_all(int fd, std::string_view data, const std::string& what) {
 }
 
 std::string read_at(int fd, std::uint64_t from, std::size_t max, const std::string& what) {
+    // Straight into the string, which is sized once for most reads: a
+    // read of more than a piece asks the file's length first, and the
+    // octet beyond it is room for the read that sees the end.
+    constexpr size_t piece = 64 * 1024;
+    size_t room = std::min(max, piece);
+    struct stat st;
+    if (max > piece && ::fstat(fd, &st) == 0 && std::uint64_t(st.st_size) >= from)
+        room = size_t(std::min<std::uint64_t>(max, std::uint64_t(st.st_size) - from + 1));
     std::string out;
-    char buf[64 * 1024];
     while (out.size() < max) {
-        ssize_t n = ::pread(fd, buf, std::min(sizeof buf, max - out.size()), off_t(from + out.size()));
+        size_t have = out.size();
+        if (have == room) room = max - room < room ? max : 2 * room;
+        out.resize(room);
+        ssize_t n = ::pread(fd, out.data() + have, room - have, off_t(from + have));
+        out.resize(have + size_t(std::max<ssize_t>(n, 0)));
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) fail("read " + what, errno);
         if (n == 0) break;
-        out.append(buf, size_t(n));
     }
     return out;
 }

@@ -73,6 +73,27 @@ std::optional<std::pair<std::uint64_t, Envelope>> trailer_of(int fd, std::uint64
     return std::nullopt;
 }
 
+// The file whole when it has at most small_file octets, and its size.
+// Most files come in the first read, of first_read octets (a small
+// message's single file, an envelope alone); only a file that fills it is
+// measured, and read on only when it is small: of a larger one the
+// callers read the trailer alone.
+constexpr size_t first_read = 4096;
+struct Start {
+    std::optional<std::string> whole;
+    std::uint64_t size = 0;
+};
+Start read_start(int fd, const std::string& what) {
+    Start s{read_range(fd, 0, what, first_read), 0};
+    if (s.whole->size() == first_read) {
+        s.size = file_size(fd, what);
+        if (s.size > small_file) s.whole.reset();
+        else *s.whole += read_range(fd, off_t(first_read), what);
+    }
+    if (s.whole) s.size = s.whole->size();
+    return s;
+}
+
 }  // namespace
 
 std::string make(const Envelope& e) {
@@ -95,15 +116,13 @@ Parts split(std::string_view file, const QueueId& id) {
 }
 
 Envelope read_envelope(int fd, const QueueId& id, const std::string& what) {
-    // Most files are read whole by the first read: a small message's
-    // single file, or an envelope alone.
-    std::string head = read_range(fd, 0, what, small_file);
-    if (head.size() < small_file) {
-        Parts p = split(head, id);
-        return p.envelope ? std::move(*p.envelope) : parse_envelope(head);
+    Start s = read_start(fd, what);
+    if (s.whole) {
+        Parts p = split(*s.whole, id);
+        return p.envelope ? std::move(*p.envelope) : parse_envelope(*s.whole);
     }
     // A larger file: only the trailer is read, the envelope and the footer.
-    if (auto t = trailer_of(fd, file_size(fd, what), id, what)) return std::move(t->second);
+    if (auto t = trailer_of(fd, s.size, id, what)) return std::move(t->second);
     return parse_envelope(read_range(fd, 0, what));
 }
 
@@ -112,13 +131,12 @@ bool holds_content(int fd, const QueueId& id, const std::string& what) {
 }
 
 Head read_head(int fd, const QueueId& id, const std::string& what) {
-    // As read_envelope: most files come whole in the first read.
-    std::string head = read_range(fd, 0, what, small_file);
-    if (head.size() < small_file) {
-        head.resize(split(head, id).content.size());
-        return {head.size(), std::move(head)};
+    Start s = read_start(fd, what);
+    if (s.whole) {
+        s.whole->resize(split(*s.whole, id).content.size());
+        return {s.whole->size(), std::move(s.whole)};
     }
-    std::uint64_t size = file_size(fd, what);
+    std::uint64_t size = s.size;
     if (auto t = trailer_of(fd, size, id, what)) size = t->first;
     return {size, std::nullopt};
 }

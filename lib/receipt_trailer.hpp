@@ -47,10 +47,9 @@ bool holds_content(int fd, const QueueId& id, const std::string& what);
 // The content of a msg/ file, without its trailer.
 std::string read_content(int fd, const QueueId& id, const std::string& what);
 
-// What one read of up to 64 KiB from the start of a msg/ file tells: the
-// length of its content, and the content itself when that read took the
-// whole file (the trailer cut off). Of a larger file only the trailer is
-// read, for the length (the file's size when it has none).
+// The length of a msg/ file's content, and the content itself (the
+// trailer cut off) when the file has at most 64 KiB. Of a larger file only
+// the trailer is read, for the length (the file's size when it has none).
 struct Head {
     std::uint64_t size = 0;
     std::optional<std::string> content;

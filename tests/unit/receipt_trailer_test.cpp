@@ -1,3 +1,4 @@
+#include "durable.hpp"
 #include "receipt_trailer.hpp"
 #include "spool.hpp"
 #include "status.hpp"
@@ -119,6 +120,36 @@ TEST_CASE("envelope and content files are read in either form", "[spool][receipt
     int fd = open_ro(bare);
     CHECK_THROWS_AS(receipt_trailer::read_envelope(fd, *e.id, bare), Error);
     ::close(fd);
+}
+
+TEST_CASE("files around the sizes of the first read and of a small file read the same", "[spool][receipt]") {
+    // The first read takes 4 KiB; a file that fills it is measured, and
+    // read whole up to 64 KiB (read_head hands such content over in
+    // memory), only its trailer beyond.
+    TempDir d;
+    Envelope e = sample(0);
+    for (size_t file_size : {size_t(4095), size_t(4096), size_t(4097), size_t(65536), size_t(65537), size_t(200000)}) {
+        INFO("file of " << file_size << " octets");
+        e.size = file_size;  // the trailer's length depends on the size's digits
+        e.size = file_size - receipt_trailer::make(e).size();
+        std::string content = "Subject: y\n\n";
+        content += std::string(e.size - content.size() - 1, 'q') + "\n";
+        std::string joined = content + receipt_trailer::make(e);
+        REQUIRE(joined.size() == file_size);
+        std::string p = write_temp(d, "f" + std::to_string(file_size), joined);
+        int fd = open_ro(p);
+        CHECK(serialize(receipt_trailer::read_envelope(fd, *e.id, p)) == serialize(e));
+        auto head = receipt_trailer::read_head(fd, *e.id, p);
+        CHECK(head.size == content.size());
+        CHECK(head.content.has_value() == (file_size <= 65536));
+        if (head.content) CHECK(*head.content == content);
+        CHECK(receipt_trailer::read_content(fd, *e.id, p) == content);
+        // Reads from the middle, of a given length, and to the end.
+        CHECK(durable::read_at(fd, 10, 100000, p) == joined.substr(10, 100000));
+        CHECK(durable::read_at(fd, 3, size_t(-1), p) == joined.substr(3));
+        CHECK(durable::read_at(fd, file_size, size_t(-1), p).empty());
+        ::close(fd);
+    }
 }
 
 TEST_CASE("a received message is one file, env/<ID>, until its envelope is rewritten", "[spool][receipt]") {
