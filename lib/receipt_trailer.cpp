@@ -76,7 +76,7 @@ std::optional<std::pair<std::uint64_t, Envelope>> trailer_of(int fd, std::uint64
 // The file whole when it has at most small_file octets, and its size.
 // Most files come in the first read, of first_read octets (a small
 // message's single file, an envelope alone); only a file that fills it is
-// measured, and read on only when it is small: of a larger one the
+// measured, and read again whole when it is small: of a larger one the
 // callers read the trailer alone.
 constexpr size_t first_read = 4096;
 struct Start {
@@ -88,7 +88,7 @@ Start read_start(int fd, const std::string& what) {
     if (s.whole->size() == first_read) {
         s.size = file_size(fd, what);
         if (s.size > small_file) s.whole.reset();
-        else *s.whole += read_range(fd, off_t(first_read), what);
+        else s.whole = read_range(fd, 0, what);  // into one buffer, sized once
     }
     if (s.whole) s.size = s.whole->size();
     return s;
