@@ -4,7 +4,6 @@
 #include "sync_helpers.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -102,37 +101,7 @@ Fd create_exclusive(const std::string& path, int mode) {
     return Fd(fd);
 }
 
-namespace {
-std::atomic<bool> unnamed_unusable{false};
-}  // namespace
-
-void allow_unnamed(bool allow) { unnamed_unusable = !allow; }
-
 std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
-
-Fd create_unnamed(const std::string& dir, int mode) {
-    if (unnamed_unusable) return Fd();
-    fault_point("create", dir);
-    int fd = ::open(dir.c_str(), O_RDWR | O_TMPFILE | O_CLOEXEC, mode);
-    if (fd < 0) {
-        // Kernels before O_TMPFILE see O_DIRECTORY in it (EISDIR); file
-        // systems without it say EOPNOTSUPP.
-        if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) fail("create a file in " + dir, errno);
-        unnamed_unusable = true;
-        return Fd();
-    }
-    Fd made(fd);
-    // link_open() goes through /proc/self/fd: asked once a process.
-    static const bool proc = [&] {
-        struct stat st;
-        return ::stat(fd_path(fd).c_str(), &st) == 0;
-    }();
-    if (!proc) {
-        unnamed_unusable = true;
-        return Fd();
-    }
-    return made;
-}
 
 Fd open_directory(const std::string& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -234,11 +203,6 @@ void rename(const std::string& from, const std::string& to) {
 void link(const std::string& from, const std::string& to) {
     fault_point("link", to);
     if (::link(from.c_str(), to.c_str()) != 0) fail("link " + from + " " + to, errno);
-}
-
-void link_open(int fd, const std::string& to) {
-    fault_point("link", to);
-    if (::linkat(AT_FDCWD, fd_path(fd).c_str(), AT_FDCWD, to.c_str(), AT_SYMLINK_FOLLOW) != 0) fail("link " + to, errno);
 }
 
 void unlink(const std::string& path, bool must_exist) {

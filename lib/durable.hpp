@@ -50,18 +50,8 @@ private:
 // Creates a new file with O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC.
 // Returns an empty Fd when the name exists; throws on other errors.
 Fd create_exclusive(const std::string& path, int mode = 0600);
-// Creates a file without a name in the directory dir (O_TMPFILE, open for
-// reading and writing), to be named by link_open() once it is complete: a
-// crash before that leaves nothing behind. Returns an empty Fd when this
-// process cannot make one or name it (a file system or kernel without
-// O_TMPFILE, no /proc/self/fd); the caller then makes a named file. That
-// answer is kept for the rest of the process. Throws on other errors.
-Fd create_unnamed(const std::string& dir, int mode = 0600);
-// false: create_unnamed() makes nothing from now on (for tests of the
-// named files that systems without O_TMPFILE get).
-void allow_unnamed(bool allow);
 // The name of the open file fd under /proc/self/fd, by which it can be
-// opened again or linked.
+// opened again.
 std::string fd_path(int fd);
 // Opens a directory (O_DIRECTORY|O_NOFOLLOW) for fsync or *at() calls.
 Fd open_directory(const std::string& path);
@@ -106,9 +96,6 @@ void set_owner(int fd, const Owner& o, const std::string& what);
 void rename(const std::string& from, const std::string& to);
 // link(2): a second name for the same file.
 void link(const std::string& from, const std::string& to);
-// linkat(2) of a file made by create_unnamed() to the name `to` (through
-// /proc/self/fd, which needs no privilege). An existing `to` is an error.
-void link_open(int fd, const std::string& to);
 // unlink(2); a missing file is not an error unless must_exist.
 void unlink(const std::string& path, bool must_exist = false);
 

@@ -90,12 +90,12 @@ void Spool::check() const {
 
 // ---- receiving (S0 → S3) ----
 
-Spool::Incoming::Incoming(const Spool& s, QueueId id, durable::Fd fd, bool named)
-    : spool_(&s), id_(std::move(id)), fd_(std::move(fd)), named_(named) {}
+Spool::Incoming::Incoming(const Spool& s, QueueId id, durable::Fd fd)
+    : spool_(&s), id_(std::move(id)), fd_(std::move(fd)) {}
 
 Spool::Incoming::Incoming(Incoming&& o) noexcept
     : spool_(o.spool_), id_(o.id_), fd_(std::move(o.fd_)), buffer_(std::move(o.buffer_)), size_(o.size_),
-      named_(o.named_), linked_(o.linked_), done_(o.done_) {
+      linked_(o.linked_), done_(o.done_) {
     o.done_ = true;
 }
 
@@ -109,21 +109,23 @@ Spool::Incoming::~Incoming() {
 }
 
 Spool::Incoming Spool::receive() const {
-    // S1: a file without a name, which the commit links as env/<ID>; where
-    // the system cannot make one, msg/<ID>, the id's reservation (O_EXCL).
+    // S1: msg/<ID>, the id's reservation (O_EXCL). Not a file without a
+    // name (O_TMPFILE) linked at the commit: on ext4 without a journal the
+    // link's new link count reaches the disk only with the file's next
+    // write-back, after the commit's fsyncs, and a power cut before it
+    // leaves env/<ID> naming an inode the disk holds as deleted, which
+    // e2fsck then clears (docs/spool.md).
+    durable::Fd fd;
     QueueId id = QueueId::generate();
-    durable::Fd fd = durable::create_unnamed(root_ + "/msg");
-    bool named = !fd;
     for (int tries = 0; !fd; ++tries) {
         if (tries == 8) throw Error::temp("cannot create a unique queue file in " + root_ + "/msg");
         if (tries > 0) id = QueueId::generate();
         fd = durable::create_exclusive(path("msg", id));
     }
     std::string p = path("msg", id);
-    Incoming in(*this, std::move(id), std::move(fd), named);  // removes a named file if the next step throws
+    Incoming in(*this, std::move(id), std::move(fd));  // removes the file if the next step throws
     // Locked until the commit is done: recovery and runners leave a locked
-    // content file alone, however old it is (and a runner may see the file
-    // from the link on).
+    // content file alone, however old it is.
     if (::flock(in.fd_.get(), LOCK_EX | LOCK_NB) != 0) throw Error::system("flock " + p, errno);
     if (owner_) durable::set_owner(in.fd_.get(), *owner_, p);
     return in;
@@ -155,9 +157,7 @@ void Spool::Incoming::commit(Envelope env) {
     try {
         // S2: the envelope as received and the footer after the content
         // (lib/receipt_trailer), the mtime set to the next attempt; the
-        // file made durable. Its name in msg/ is not: the link below is
-        // the name that counts, and the runner fsyncs msg/ before the
-        // envelope's first rewrite (update(); docs/spool.md).
+        // file made durable, with its link count (and, on ext4, msg/).
         env.id = id_;
         env.size = size_;
         if (env.arrival == 0) env.arrival = clock::now();
@@ -167,14 +167,12 @@ void Spool::Incoming::commit(Envelope env) {
         durable::set_mtime(fd_.get(), env.next_attempt, msg);
         durable::sync(fd_.get(), msg);
         // S3: the same file linked as env/<ID> (the commit), env/ fsynced.
-        if (named_) {
-            struct stat st;
-            if (::fstat(fd_.get(), &st) != 0 || st.st_nlink == 0)
-                throw Error::temp("the queue file " + msg + " was removed while being written");
-            durable::link(msg, s.path("env", id_));
-        } else {
-            durable::link_open(fd_.get(), s.path("env", id_));
-        }
+        // The link count the disk has (one) may lag the two names: e2fsck
+        // counts them after a crash, and nothing is lost.
+        struct stat st;
+        if (::fstat(fd_.get(), &st) != 0 || st.st_nlink == 0)
+            throw Error::temp("the queue file " + msg + " was removed while being written");
+        durable::link(msg, s.path("env", id_));
         linked_ = true;
         durable::sync_directory(s.root_ + "/env");
         fd_ = durable::Fd();  // unlocks: the message is the runners' now (written and synced: a close error is moot)
@@ -194,7 +192,7 @@ void Spool::Incoming::abort() {
     // Only the names this writer made: an env/<ID> it did not link (its
     // link failed, EEXIST) is another message's.
     if (linked_) ::unlink(spool_->path("env", id_).c_str());
-    if (named_) ::unlink(spool_->path("msg", id_).c_str());
+    ::unlink(spool_->path("msg", id_).c_str());
     fd_ = durable::Fd();
 }
 

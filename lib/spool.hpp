@@ -1,11 +1,11 @@
 // spool: the durable queue of messages (protocol in docs/spool.md).
 //
 //   msg/<id>        the content, followed by the envelope as received
-//                   (lib/receipt_trailer), never rewritten; named by the
-//                   envelope's first rewrite (a file being received has no
-//                   name, or, without O_TMPFILE, this one)
+//                   (lib/receipt_trailer), never rewritten; the file being
+//                   received, its name made durable before the envelope's
+//                   first rewrite
 //   env/<id>        committed: the message is queued (S3). At first the
-//                   received file itself; each rewrite of the envelope
+//                   received file itself (a second name); each rewrite of the envelope
 //                   replaces it by the envelope alone, written as
 //                   env/.<id>.<pid>.tmp and renamed
 //   hold/<id>       env/<id> of a held message (renamed)
@@ -13,8 +13,9 @@
 //
 // The commit point is the link of the received file as env/<id>, after
 // the file is fsynced, followed by an fsync of env/; msg/<id> without an
-// envelope is not a message. Before an envelope's first rewrite the
-// received file is linked as msg/<id> and msg/ fsynced. The envelope's
+// envelope is not a message. Before an envelope's first rewrite msg/ is
+// fsynced (the received file is linked as msg/<id> first if that name
+// is missing). The envelope's
 // mtime is its next attempt time, so finding due messages is a directory
 // scan with a stat per entry. A runner claims a message with flock(2) on
 // the content's file (msg/<id>, or the received env/<id>), which is never
@@ -45,8 +46,7 @@ public:
     // Throws Error (config) when the spool directories are missing.
     void check() const;
 
-    // A message being received: content streams into a file without a name
-    // in msg/ (or msg/<id> where the system cannot make one).
+    // A message being received: content streams into msg/<id>.
     class Incoming {
     public:
         Incoming(Incoming&&) noexcept;
@@ -64,14 +64,13 @@ public:
 
     private:
         friend class Spool;
-        Incoming(const Spool& s, QueueId id, durable::Fd fd, bool named);
+        Incoming(const Spool& s, QueueId id, durable::Fd fd);
         void flush();
         const Spool* spool_;
         QueueId id_;
         durable::Fd fd_;
         std::string buffer_;
         std::uint64_t size_ = 0;
-        bool named_;          // msg/<ID> exists (a named file), or the file has no name yet
         bool linked_ = false;  // env/<ID> was made by this writer
         bool done_ = false;
     };
@@ -154,9 +153,10 @@ public:
 
 private:
     // The content's file for reading: msg/<id>, or, while the envelope is
-    // still the received file, env/<id> (or hold/<id>): mta-recv names a
-    // message env/<id> alone, and a crash may take msg/<id> away from a
-    // message named so by a runner since msg/ was last fsynced (docs/spool.md).
+    // still the received file, env/<id> (or hold/<id>): msg/ is fsynced only
+    // before an envelope's first rewrite, so a crash may take msg/<id> away
+    // from a message received since, and earlier versions named a received
+    // message env/<id> alone (docs/spool.md).
     // An empty Fd when the message is gone.
     // The file and the name it was opened by (for messages).
     struct NamedFd {

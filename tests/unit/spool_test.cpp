@@ -56,13 +56,6 @@ int unqueued_content(const std::string& root) {
     return n;
 }
 
-// Receipt into a file without a name (true) or, as on systems without
-// O_TMPFILE, into msg/<ID> (false), for one test.
-struct ReceiptFiles {
-    explicit ReceiptFiles(bool unnamed) { durable::allow_unnamed(unnamed); }
-    ~ReceiptFiles() { durable::allow_unnamed(true); }
-};
-
 Envelope envelope_for(int i) {
     Envelope e;
     e.sender = Address::parse("alice@example.org", {});
@@ -174,8 +167,11 @@ TEST_CASE("a committed message is complete, visible and due", "[spool]") {
     CHECK(e->recipients.size() == 2);
     CHECK(s.list() == std::vector<QueueId>{id});
     CHECK(s.due(clock::now() + 1) == std::vector<QueueId>{id});
-    CHECK(count_entries(d.path + "/spool/msg") == 0);  // named env/<ID> alone
-    struct stat st;
+    struct stat st, msg;
+    // One file under two names: msg/<ID> and env/<ID>.
+    REQUIRE(stat(s.path("msg", id).c_str(), &msg) == 0);
+    REQUIRE(stat(s.path("env", id).c_str(), &st) == 0);
+    CHECK(msg.st_ino == st.st_ino);
     REQUIRE(stat((d.path + "/spool/msg").c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0700);
     REQUIRE(stat(s.path("env", id).c_str(), &st) == 0);
@@ -183,7 +179,6 @@ TEST_CASE("a committed message is complete, visible and due", "[spool]") {
 }
 
 TEST_CASE("an aborted message leaves nothing behind", "[spool]") {
-    ReceiptFiles mode(GENERATE(true, false));
     TempDir d;
     Spool s(d.path);
     s.create();
@@ -253,7 +248,6 @@ TEST_CASE("recovery removes old leftovers and nothing committed", "[spool]") {
 }
 
 TEST_CASE("a writer whose content file was removed does not commit", "[spool]") {
-    ReceiptFiles named(false);  // a file without a name cannot be removed
     TempDir d;
     Spool s(d.path);
     s.create();
@@ -271,14 +265,13 @@ TEST_CASE("a writer whose content file was removed does not commit", "[spool]") 
 }
 
 TEST_CASE("a writer whose id is taken meanwhile fails and leaves the other message alone", "[spool]") {
-    ReceiptFiles mode(GENERATE(true, false));
     TempDir d;
     Spool s(d.path);
     s.create();
     auto in = s.receive();
     in.write("content");
-    // Another message under the same id (a file without a name reserves
-    // none; a named one can meet an envelope left without its content).
+    // Another message under the same id: an envelope left without its
+    // content (msg/<ID> reserves the id only among writers).
     std::ofstream(s.path("env", in.id())) << "mta-envelope 1\nend\n";
     try {
         in.commit(envelope_for(1));
@@ -291,8 +284,6 @@ TEST_CASE("a writer whose id is taken meanwhile fails and leaves the other messa
 }
 
 TEST_CASE("write errors are reported with the right reply and leave nothing visible", "[spool][fault]") {
-    bool unnamed = GENERATE(true, false);
-    ReceiptFiles mode(unnamed);
     TempDir d;
     Spool s(d.path);
     s.create();
@@ -316,7 +307,7 @@ TEST_CASE("write errors are reported with the right reply and leave nothing visi
         CHECK(c.find("END ") != std::string::npos);
     }
     CHECK(unqueued_content(d.path) == 0);  // no content without an envelope
-    CHECK(count_entries(d.path + "/msg") == (unnamed ? 0 : int(s.list().size())));
+    CHECK(count_entries(d.path + "/msg") == int(s.list().size()));
     CHECK(count_entries(d.path + "/env") == int(s.list().size()));  // no envelope temporaries
 }
 
@@ -324,8 +315,6 @@ TEST_CASE("write errors are reported with the right reply and leave nothing visi
 // durable protocol, for every N. After each, recovery runs and every message
 // the child acknowledged must be complete; nothing partial may be visible.
 TEST_CASE("a crash at any step of commit loses no acknowledged message", "[spool][crash]") {
-    bool unnamed = GENERATE(true, false);
-    ReceiptFiles mode(unnamed);
     long crash_points = 0;
     for (long n = 1; n < 10000; ++n) {
         TempDir d;
@@ -380,15 +369,14 @@ TEST_CASE("a crash at any step of commit loses no acknowledged message", "[spool
             REQUIRE(c.substr(c.size() - 6).find("END") != std::string::npos);
         }
         CHECK(unqueued_content(d.path) == 0);  // recovery took what a dead writer left
-        // An unnamed file leaves nothing; a named one is in msg/ when queued.
-        CHECK(count_entries(d.path + "/msg") == (unnamed ? 0 : int(s.list().size())));
+        CHECK(count_entries(d.path + "/msg") == int(s.list().size()));
         if (!crashed) {
             CHECK(acked.size() == 3);
             break;
         }
         ++crash_points;
     }
-    INFO((unnamed ? "unnamed" : "named") << " files, crash points exercised: " << crash_points);
+    INFO("crash points exercised: " << crash_points);
     CHECK(crash_points >= 3 * 5);  // each commit: create, write, fsync, link, fsync of env/ at least
 }
 

@@ -1,0 +1,96 @@
+# What a power cut would leave: the spool and a Maildir on a small ext4
+# file system without a journal (a loop device, in a private mount
+# namespace). Right after sendmail acknowledges each message, and again
+# after `mta-queue run` reports them delivered, the image file is copied:
+# the copy holds every write the file system had handed to its device by
+# then, which is what a power cut at that moment keeps of a disk that
+# writes in order. e2fsck repairs the copy, as a boot after the cut would,
+# and the copy must still hold every acknowledged message whole, in the
+# queue or in the Maildir. (A process killed at each step, the crash
+# tests, keeps the kernel's caches; this one does not.)
+if [ -z "${MTA_POWER_NS:-}" ] && [ "$(id -u)" -eq 0 ] && unshare -m true 2>/dev/null; then
+	MTA_POWER_NS=1 exec unshare -m sh "$0" "$@"
+fi
+. "$(dirname "$0")/lib.sh"
+if [ -z "${MTA_POWER_NS:-}" ]; then
+	skip "power loss: unshare -m is not permitted here (needs root)"
+	exit 0
+fi
+for t in mkfs.ext4 e2fsck losetup; do
+	command -v "$t" > /dev/null || { skip "power loss: $t is not installed"; exit 0; }
+done
+
+mounts=""
+umount_all() {
+	for m in $mounts; do umount "$m" 2>/dev/null; done
+	cleanup
+}
+trap umount_all EXIT INT TERM
+
+img=$T/fs.img
+truncate -s 64M "$img"
+mkfs.ext4 -q -F -O ^has_journal "$img"
+mkdir -p "$T/fs"
+if ! mount -o loop "$img" "$T/fs" 2>/dev/null; then
+	skip "power loss: no loop device to mount a file system image on"
+	exit 0
+fi
+mounts="$T/fs"
+
+MTA_ROOT=$T/fs/root
+export MTA_ROOT
+mkdir -p "$MTA_ROOT/etc"
+cat > "$MTA_ROOT/etc/mta.conf" <<CONF
+hostname = power.example
+log = file:$T/mail.log
+CONF
+printf 'power.example\n' > "$MTA_ROOT/etc/local-domains"
+# Delivered as nobody: the way down to the Maildir must be open to it.
+owner=$(id -u nobody):$(id -g nobody)
+printf 'alice@power.example alice/Maildir/ %s\n' "$owner" > "$MTA_ROOT/etc/virtual"
+chmod 755 "$T" "$T/fs" "$MTA_ROOT"
+mkdir -p "$MTA_ROOT/mail"
+chown "$owner" "$MTA_ROOT/mail"
+"$bin/mta-queue" init
+
+# snapshot NAME: the image as its device has it now, repaired as at boot
+# and mounted read-only at $T/NAME; prints e2fsck's findings.
+snapshot() {
+	cp --sparse=always "$img" "$T/$1.img"
+	e2fsck -fy "$T/$1.img" > "$T/$1.fsck" 2>&1
+	mkdir -p "$T/$1"
+	mount -o loop,ro "$T/$1.img" "$T/$1" && mounts="$T/$1 $mounts"
+	grep -v '^Pass\|^e2fsck\|^$\|files,.*blocks' "$T/$1.fsck" | sed 's/^/# /' | head -12
+}
+
+# has_all DIR...: every one of the N subjects is in a file under DIR, whole
+# (its last line after it).
+N=40
+has_all() {
+	missing=""
+	i=1
+	while [ "$i" -le "$N" ]; do
+		grep -rlq "^Subject: power $i\$" "$@" 2>/dev/null || missing="$missing $i"
+		i=$((i + 1))
+	done
+	whole=$(grep -rl '^last line of the message$' "$@" 2>/dev/null | wc -l)
+	[ -z "$missing" ] && [ "$whole" -ge "$N" ] || { echo "missing:$missing; $whole whole"; return 1; }
+}
+
+i=1
+failed=0
+while [ "$i" -le "$N" ]; do
+	printf 'Subject: power %d\n\nbody\nlast line of the message\n' "$i" |
+		"$bin/sendmail" -f a@power.example alice@power.example || failed=$((failed + 1))
+	i=$((i + 1))
+done
+check "sendmail acknowledged all $N messages" test "$failed" -eq 0
+snapshot queued
+check "power cut after the last acknowledgement: all $N messages in the repaired spool" \
+	has_all "$T/queued/root/spool/env" "$T/queued/root/spool/msg"
+
+"$bin/mta-queue" run > "$T/run.out" 2>&1
+check "mta-queue run delivered them" sh -c "test \"\$(ls '$MTA_ROOT/spool/env' | wc -l)\" -eq 0"
+snapshot delivered
+check "power cut after the deliveries were reported: all $N in the repaired Maildir's new/" \
+	has_all "$T/delivered/root/mail/alice/Maildir/new"
