@@ -47,10 +47,14 @@ CONF
 printf 'power.example\n' > "$MTA_ROOT/etc/local-domains"
 # Delivered as nobody: the way down to the Maildir must be open to it.
 owner=$(id -u nobody):$(id -g nobody)
-printf 'alice@power.example alice/Maildir/ %s\n' "$owner" > "$MTA_ROOT/etc/virtual"
+# bob's Maildir cannot be made (mail/bob is root's, mode 0700): his
+# message is deferred, and its envelope rewritten.
+printf 'alice@power.example alice/Maildir/ %s\nbob@power.example bob/Maildir/ %s\n' "$owner" "$owner" \
+	> "$MTA_ROOT/etc/virtual"
 chmod 755 "$T" "$T/fs" "$MTA_ROOT"
-mkdir -p "$MTA_ROOT/mail"
+mkdir -p "$MTA_ROOT/mail/bob"
 chown "$owner" "$MTA_ROOT/mail"
+chmod 700 "$MTA_ROOT/mail/bob"
 "$bin/mta-queue" init
 
 # snapshot NAME: the image as its device has it now, repaired as at boot
@@ -74,7 +78,10 @@ has_all() {
 		i=$((i + 1))
 	done
 	whole=$(grep -rl '^last line of the message$' "$@" 2>/dev/null | wc -l)
-	[ -z "$missing" ] && [ "$whole" -ge "$N" ] || { echo "missing:$missing; $whole whole"; return 1; }
+	if [ -n "$missing" ] || [ "$whole" -lt "$N" ]; then
+		echo "missing:$missing; $whole whole"
+		return 1
+	fi
 }
 
 i=1
@@ -84,13 +91,21 @@ while [ "$i" -le "$N" ]; do
 		"$bin/sendmail" -f a@power.example alice@power.example || failed=$((failed + 1))
 	i=$((i + 1))
 done
-check "sendmail acknowledged all $N messages" test "$failed" -eq 0
+printf 'Subject: power bob\n\nbody\nlast line for bob\n' |
+	"$bin/sendmail" -f a@power.example bob@power.example || failed=$((failed + 1))
+check "sendmail acknowledged all $((N + 1)) messages" test "$failed" -eq 0
 snapshot queued
 check "power cut after the last acknowledgement: all $N messages in the repaired spool" \
 	has_all "$T/queued/root/spool/env" "$T/queued/root/spool/msg"
 
 "$bin/mta-queue" run > "$T/run.out" 2>&1
-check "mta-queue run delivered them" sh -c "test \"\$(ls '$MTA_ROOT/spool/env' | wc -l)\" -eq 0"
+check "mta-queue run delivered alice's, deferred bob's" sh -c \
+	"test \"\$(ls '$MTA_ROOT/spool/env' | wc -l)\" -eq 1 && grep -q 'state pending' '$MTA_ROOT'/spool/env/*"
 snapshot delivered
 check "power cut after the deliveries were reported: all $N in the repaired Maildir's new/" \
 	has_all "$T/delivered/root/mail/alice/Maildir/new"
+# bob's: the rewritten envelope and the content under msg/, both whole.
+bob_env=$(grep -l 'state pending' "$T"/delivered/root/spool/env/* 2>/dev/null)
+bob_id=$(basename "${bob_env:-none}")
+check "power cut after bob's envelope was rewritten: envelope and content both there" sh -c \
+	"test -n '$bob_env' && grep -q '^attempts 1' '$bob_env' && grep -q '^last line for bob\$' '$T/delivered/root/spool/msg/$bob_id'"
