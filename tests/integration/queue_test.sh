@@ -51,8 +51,8 @@ check "show of a bad id exits 64" test $? -eq 64
 queue_root retry
 : > "$STAGE_LOG"
 rm -f "$T/open"
-id=$(put --received -f ok-sender@local.test -r later@example.org)
-check "received as mta-recv queues it: env/ID alone, content first" sh -c "test ! -e '$SPOOL/msg/$id' && \"$q\" cat '$id' | grep -q '^Subject: '"
+id=$(put --env-alone -f ok-sender@local.test -r later@example.org)
+check "received, its msg/ name lost in a crash: env/ID alone, content first" sh -c "test ! -e '$SPOOL/msg/$id' && \"$q\" cat '$id' | grep -q '^Subject: '"
 "$q" cat "$id" > "$T/content.before"
 "$q" run
 check "the first deferral names the content msg/ID and gives the envelope a file of its own" sh -c \

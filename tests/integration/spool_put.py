@@ -2,12 +2,14 @@
 """Queue a message straight into an mta spool, for the mta-queue tests.
 
 spool_put.py SPOOL -f SENDER [-r RCPT[:NOTIFY[:ORCPT]]]... [--arrival T] [--next T]
-             [--ret FULL|HDRS] [--envid X] [--smtputf8] [--count N] [--received] < message
+             [--ret FULL|HDRS] [--envid X] [--smtputf8] [--count N] [--received | --env-alone] < message
 
 Writes msg/<id>, then env/<id> through a temporary file and a rename (the
 spool's commit point), with the envelope's mtime set to the next attempt.
 With --received, writes the one file mta-recv makes instead: the content,
-the envelope and the footer, named env/<id> alone (mta-spool(5)).
+the envelope and the footer, as msg/<id> linked as env/<id> (mta-spool(5)).
+With --env-alone, that file named env/<id> alone, as a crash may leave it
+(msg/ is not fsynced at receipt) and as an earlier version wrote it.
 Prints the queue id. The envelope text follows the mta-envelope 1 format.
 """
 import argparse, os, random, sys, time
@@ -41,12 +43,14 @@ def main():
     p.add_argument("--smtputf8", action="store_true")
     p.add_argument("--count", type=int, default=1, help="queue this many copies")
     p.add_argument("--received", action="store_true", help="one file, as mta-recv writes it")
+    p.add_argument("--env-alone", action="store_true", help="one file, named env/<id> alone")
     a = p.parse_args()
     data = sys.stdin.buffer.read().replace(b"\r\n", b"\n")
     nxt = a.next if a.next is not None else a.arrival
     for _ in range(a.count):
         qid = queue_id()
-        if not a.received:
+        one_file = a.received or a.env_alone
+        if not one_file:
             with open(os.path.join(a.spool, "msg", qid), "wb") as f:
                 f.write(data)
         env = ["mta-envelope 1", "id " + qid, "arrival %d" % a.arrival, "sender <%s>" % a.sender,
@@ -69,12 +73,14 @@ def main():
         env.append("end")
         tmp = os.path.join(a.spool, "env", "." + qid + ".tmp")
         text = ("\n".join(env) + "\n").encode()
-        if a.received:
+        if one_file:
             text = data + text + b"envelope-at %020d\n" % len(data)
         with open(tmp, "wb") as f:
             f.write(text)
         os.utime(tmp, (nxt, nxt))
         os.rename(tmp, os.path.join(a.spool, "env", qid))
+        if a.received:
+            os.link(os.path.join(a.spool, "env", qid), os.path.join(a.spool, "msg", qid))
         print(qid)
 
 
