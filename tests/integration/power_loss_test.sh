@@ -49,8 +49,9 @@ printf 'power.example\n' > "$MTA_ROOT/etc/local-domains"
 owner=$(id -u nobody):$(id -g nobody)
 # bob's Maildir cannot be made (mail/bob is root's, mode 0700): his
 # message is deferred, and its envelope rewritten.
-printf 'alice@power.example alice/Maildir/ %s\nbob@power.example bob/Maildir/ %s\n' "$owner" "$owner" \
-	> "$MTA_ROOT/etc/virtual"
+# carol's mailbox is an mbox file.
+printf 'alice@power.example alice/Maildir/ %s\nbob@power.example bob/Maildir/ %s\ncarol@power.example carol.mbox %s\n' \
+	"$owner" "$owner" "$owner" > "$MTA_ROOT/etc/virtual"
 chmod 755 "$T" "$T/fs" "$MTA_ROOT"
 mkdir -p "$MTA_ROOT/mail/bob"
 chown "$owner" "$MTA_ROOT/mail"
@@ -93,17 +94,23 @@ while [ "$i" -le "$N" ]; do
 done
 printf 'Subject: power bob\n\nbody\nlast line for bob\n' |
 	"$bin/sendmail" -f a@power.example bob@power.example || failed=$((failed + 1))
-check "sendmail acknowledged all $((N + 1)) messages" test "$failed" -eq 0
+for c in 1 2 3; do
+	printf 'Subject: power carol %d\n\nbody\nlast line for carol\n' "$c" |
+		"$bin/sendmail" -f a@power.example carol@power.example || failed=$((failed + 1))
+done
+check "sendmail acknowledged all $((N + 4)) messages" test "$failed" -eq 0
 snapshot queued
 check "power cut after the last acknowledgement: all $N messages in the repaired spool" \
 	has_all "$T/queued/root/spool/env" "$T/queued/root/spool/msg"
 
 "$bin/mta-queue" run > "$T/run.out" 2>&1
-check "mta-queue run delivered alice's, deferred bob's" sh -c \
+check "mta-queue run delivered alice's and carol's, deferred bob's" sh -c \
 	"test \"\$(ls '$MTA_ROOT/spool/env' | wc -l)\" -eq 1 && grep -q 'state pending' '$MTA_ROOT'/spool/env/*"
 snapshot delivered
 check "power cut after the deliveries were reported: all $N in the repaired Maildir's new/" \
 	has_all "$T/delivered/root/mail/alice/Maildir/new"
+check "power cut after the deliveries were reported: carol's three whole in her mbox" sh -c \
+	"test \"\$(grep -c '^last line for carol\$' '$T/delivered/root/mail/carol.mbox')\" -eq 3 && grep -q '^Subject: power carol 3\$' '$T/delivered/root/mail/carol.mbox'"
 # bob's: the rewritten envelope and the content under msg/, both whole.
 bob_env=$(grep -l 'state pending' "$T"/delivered/root/spool/env/* 2>/dev/null)
 bob_id=$(basename "${bob_env:-none}")
