@@ -57,6 +57,7 @@ mkdir -p "$MTA_ROOT/mail/bob"
 chown "$owner" "$MTA_ROOT/mail"
 chmod 700 "$MTA_ROOT/mail/bob"
 "$bin/mta-queue" init
+sync  # the set-up is not under test
 
 # snapshot NAME: the image as its device has it now, repaired as at boot
 # and mounted read-only at $T/NAME; prints e2fsck's findings.
@@ -85,13 +86,27 @@ has_all() {
 	fi
 }
 
+# The first 35 by sendmail, the last 5 in one SMTP session with mta-recv
+# (on standard input, as under inetd).
 i=1
 failed=0
-while [ "$i" -le "$N" ]; do
+while [ "$i" -le 35 ]; do
 	printf 'Subject: power %d\n\nbody\nlast line of the message\n' "$i" |
 		"$bin/sendmail" -f a@power.example alice@power.example || failed=$((failed + 1))
 	i=$((i + 1))
 done
+{
+	printf 'EHLO client.example\r\n'
+	while [ "$i" -le "$N" ]; do
+		printf 'MAIL FROM:<a@power.example>\r\nRCPT TO:<alice@power.example>\r\nDATA\r\n'
+		printf 'Subject: power %d\r\n\r\nbody\r\nlast line of the message\r\n.\r\n' "$i"
+		i=$((i + 1))
+	done
+	printf 'QUIT\r\n'
+} > "$T/session"
+"$bin/mta-recv" < "$T/session" > "$T/replies" 2> "$T/recv.err"
+queued=$(grep -c '^250 2.0.0 Ok: queued as ' "$T/replies")
+[ "$queued" -eq 5 ] || { failed=$((failed + 1)); sed 's/^/# /' "$T/replies" | tail -5; }
 printf 'Subject: power bob\n\nbody\nlast line for bob\n' |
 	"$bin/sendmail" -f a@power.example bob@power.example || failed=$((failed + 1))
 for c in 1 2 3; do
