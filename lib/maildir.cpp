@@ -18,12 +18,17 @@ namespace {
 
 // Opens (creating when missing, mode 0700, unless `create` is false) the
 // directory `name` under dfd (or the absolute path when dfd is AT_FDCWD),
-// refusing symbolic links and directories of another owner.
+// refusing symbolic links and directories of another owner. A directory it
+// creates is made durable, itself and its name: a power cut must not leave
+// a Maildir without its cur/ or tmp/ (the first delivery's fsync of new/
+// covers new/ alone).
 durable::Fd open_dir(int dfd, const std::string& name, const std::string& shown, bool create = true) {
     int fd = ::openat(dfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    bool made = false;
     if (fd < 0 && errno == ENOENT && create) {
         durable::fault_point("mkdir", shown);
         if (::mkdirat(dfd, name.c_str(), 0700) != 0 && errno != EEXIST) throw Error::system("mkdir " + shown, errno);
+        made = true;
         fd = ::openat(dfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     }
     if (fd < 0) {
@@ -34,6 +39,14 @@ durable::Fd open_dir(int dfd, const std::string& name, const std::string& shown,
     struct stat st;
     if (::fstat(fd, &st) != 0) throw Error::system("stat " + shown, errno);
     if (st.st_uid != ::geteuid()) refuse(shown + " belongs to uid " + std::to_string(st.st_uid));
+    if (made) {
+        // Named "<dir>/." so that a trace's fsync of new/ is the delivery's.
+        durable::sync(fd, shown + "/.");
+        size_t slash = shown.rfind('/');
+        std::string parent = slash == 0 ? "/" : shown.substr(0, slash);
+        if (dfd == AT_FDCWD) durable::sync_directory(parent);
+        else durable::sync(dfd, parent);
+    }
     return d;
 }
 

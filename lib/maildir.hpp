@@ -14,7 +14,7 @@
 // Safety: the Maildir, tmp/ and new/ are opened with O_NOFOLLOW|O_DIRECTORY
 // and used through openat()/linkat(), so a symbolic link anywhere in them is
 // refused; each must belong to the effective uid. A missing Maildir (and its
-// tmp/, new/, cur/) is created with mode 0700.
+// tmp/, new/, cur/) is created with mode 0700, each fsynced with its parent.
 #pragma once
 
 #include "durable.hpp"
