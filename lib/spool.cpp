@@ -70,9 +70,17 @@ void Spool::create() const {
     auto give = [&](const std::string& p) {
         if (owner_ && ::lchown(p.c_str(), owner_->uid, owner_->gid) != 0) throw Error::system("chown " + p, errno);
     };
+    // Each directory made is made durable with its name, as a commit
+    // would need them after a power cut.
     auto mk = [&](const std::string& p) {
-        if (::mkdir(p.c_str(), 0700) == 0) give(p);
-        else if (errno != EEXIST) throw Error::system("mkdir " + p, errno);
+        if (::mkdir(p.c_str(), 0700) == 0) {
+            give(p);
+            durable::sync_directory(p);
+            size_t slash = p.rfind('/');
+            durable::sync_directory(slash == std::string::npos ? "." : slash == 0 ? "/" : p.substr(0, slash));
+        } else if (errno != EEXIST) {
+            throw Error::system("mkdir " + p, errno);
+        }
     };
     mk(root_);
     for (auto d : dirs) mk(root_ + "/" + d);
