@@ -181,6 +181,13 @@ void sync_directory(const std::string& path) {
     if (::fsync(d.get()) != 0) fail("fsync " + path, errno);
 }
 
+void sync_made_directory(int fd, const std::string& path) {
+    fault_point("fsync-dir", path + "/.");
+    if (::fsync(fd) != 0) fail("fsync " + path, errno);
+    size_t slash = path.rfind('/');
+    sync_directory(slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash));
+}
+
 void set_mtime(int fd, std::time_t t, const std::string& what) {
     struct timespec ts[2];
     ts[0].tv_sec = 0;

@@ -69,6 +69,10 @@ void copy_file(int from, std::uint64_t size, int to, const std::string& what,
                const std::function<void(std::string_view)>& seen);
 void sync(int fd, const std::string& what);       // fsync
 void sync_directory(const std::string& path);     // open + fsync + close
+// fsync of a directory just made (open as fd) and of the directory that
+// holds its name, so that both survive a power cut. Its fault point names
+// it "<path>/.".
+void sync_made_directory(int fd, const std::string& path);
 // What sync_together() makes durable: an open file, or a directory by path.
 struct SyncTarget {
     int fd = -1;          // the file; -1 for a directory

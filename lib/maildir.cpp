@@ -39,14 +39,7 @@ durable::Fd open_dir(int dfd, const std::string& name, const std::string& shown,
     struct stat st;
     if (::fstat(fd, &st) != 0) throw Error::system("stat " + shown, errno);
     if (st.st_uid != ::geteuid()) refuse(shown + " belongs to uid " + std::to_string(st.st_uid));
-    if (made) {
-        // Named "<dir>/." so that a trace's fsync of new/ is the delivery's.
-        durable::sync(fd, shown + "/.");
-        size_t slash = shown.rfind('/');
-        std::string parent = slash == 0 ? "/" : shown.substr(0, slash);
-        if (dfd == AT_FDCWD) durable::sync_directory(parent);
-        else durable::sync(dfd, parent);
-    }
+    if (made) durable::sync_made_directory(fd, shown);
     return d;
 }
 

@@ -75,9 +75,7 @@ void Spool::create() const {
     auto mk = [&](const std::string& p) {
         if (::mkdir(p.c_str(), 0700) == 0) {
             give(p);
-            durable::sync_directory(p);
-            size_t slash = p.rfind('/');
-            durable::sync_directory(slash == std::string::npos ? "." : slash == 0 ? "/" : p.substr(0, slash));
+            durable::sync_made_directory(durable::open_directory(p).get(), p);
         } else if (errno != EEXIST) {
             throw Error::system("mkdir " + p, errno);
         }
