@@ -142,11 +142,14 @@ std::string read_at(int fd, std::uint64_t from, std::size_t max, const std::stri
         size_t have = out.size();
         if (have == room) room = max - room < room ? max : 2 * room;
         out.resize(room);
-        ssize_t n = ::pread(fd, out.data() + have, room - have, off_t(from + have));
+        size_t want = room - have;
+        ssize_t n = ::pread(fd, out.data() + have, want, off_t(from + have));
         out.resize(have + size_t(std::max<ssize_t>(n, 0)));
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) fail("read " + what, errno);
-        if (n == 0) break;
+        // Fewer octets than asked: the end of the file (a regular file's
+        // read stops short only there), without another read to see it.
+        if (size_t(n) < want) break;
     }
     return out;
 }

@@ -57,8 +57,8 @@ std::string fd_path(int fd);
 Fd open_directory(const std::string& path);
 
 void write_all(int fd, std::string_view data, const std::string& what);
-// Up to max octets of the file fd from offset `from` (fewer at its end),
-// read with pread, so the descriptor's offset is left alone.
+// Up to max octets of the regular file fd from offset `from` (fewer at
+// its end), read with pread, so the descriptor's offset is left alone.
 std::string read_at(int fd, std::uint64_t from, std::size_t max, const std::string& what);
 // Writes the first `size` octets of the file `from` (read with pread) to
 // `to`, a piece of 64 KiB at a time, and hands each piece to `seen` before
