@@ -6,10 +6,13 @@
 namespace mta::clock {
 
 std::time_t now() {
-    if (getuid() == geteuid() && getgid() == getegid()) {
-        if (const char* n = std::getenv("MTA_NOW"); n && *n) return std::time_t(std::atoll(n));
-    }
-    return std::time(nullptr);
+    // MTA_NOW is looked at once (a process's environment does not change
+    // under it), and never in a set-uid or set-gid process.
+    static const std::time_t fixed = [] {
+        const char* n = getuid() == geteuid() && getgid() == getegid() ? std::getenv("MTA_NOW") : nullptr;
+        return n && *n ? std::time_t(std::atoll(n)) : std::time_t(0);
+    }();
+    return fixed ? fixed : std::time(nullptr);
 }
 
 std::string rfc5322(std::time_t t) {
