@@ -722,7 +722,8 @@ std::vector<ResultLine> deliver(const Options& o, const Message& m, const std::v
 }
 
 void deliver_batch(const Options& o, const Spool& spool, const std::vector<BatchJob>& jobs,
-                   const std::function<void(const ResultLine&)>& report) {
+                   const std::function<void(const ResultLine&)>& report,
+                   const std::function<void()>& group_reported) {
     if (jobs.empty()) return;
     // One resolver for the whole batch: the tables are read once, not once
     // per message.
@@ -752,6 +753,7 @@ void deliver_batch(const Options& o, const Spool& spool, const std::vector<Batch
             log_result(p.line, p.arrival, now);
             report(p.line);
         }
+        group_reported();
         group.clear();
         tasks = MaildirTasks{};
         started = steady::now();

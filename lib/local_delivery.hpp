@@ -80,8 +80,11 @@ Message spooled(const Spool& spool, const QueueId& id);
 // files): the group's deliveries to one
 // owner are made by one child process, which then syncs the new/ of each
 // Maildir once, before their results are logged and reported.
+// group_reported() is called after each group's last report (to flush
+// them together: what is reported counts once it is out).
 void deliver_batch(const Options& o, const Spool& spool, const std::vector<BatchJob>& jobs,
-                   const std::function<void(const ResultLine&)>& report);
+                   const std::function<void(const ResultLine&)>& report,
+                   const std::function<void()>& group_reported);
 
 // True when the header section has a Delivered-To: field equal to address
 // (without regard to case).

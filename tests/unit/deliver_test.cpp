@@ -426,17 +426,21 @@ TEST_CASE("--batch: the tables are read once for the batch, broken ones fail eac
                                {queue(), "a@example.org", {"kept@local.example"}}};
     auto run = [&] {
         std::vector<std::string> out;
-        local_delivery::deliver_batch(o, spool, jobs, [&](const ResultLine& r) {
-            out.push_back(r.recipient + " " + std::string(to_string(r.status.outcome)) + " " + r.status.enhanced);
-        });
+        local_delivery::deliver_batch(
+            o, spool, jobs,
+            [&](const ResultLine& r) {
+                out.push_back(r.recipient + " " + std::string(to_string(r.status.outcome)) + " " + r.status.enhanced);
+            },
+            [&] { out.push_back("(group reported)"); });
         return out;
     };
     using V = std::vector<std::string>;
     // The first delivery drops "kept" from the file; the second job still
-    // resolves it from the tables as the batch found them.
-    CHECK(run() == V{"rewrite@local.example ok 2.0.0", "kept@local.example ok 2.0.0"});
+    // resolves it from the tables as the batch found them. Both jobs make
+    // one group, its end told after its reports.
+    CHECK(run() == V{"rewrite@local.example ok 2.0.0", "kept@local.example ok 2.0.0", "(group reported)"});
     // ... and a later batch reads the file anew: "kept" is gone.
-    CHECK(run() == V{"rewrite@local.example ok 2.0.0", "kept@local.example permanent 5.1.1"});
+    CHECK(run() == V{"rewrite@local.example ok 2.0.0", "kept@local.example permanent 5.1.1", "(group reported)"});
 
     // Unreadable tables: a temporary failure for each recipient, and a
     // message that cannot be read still fails with its own status.
@@ -444,7 +448,7 @@ TEST_CASE("--batch: the tables are read once for the batch, broken ones fail eac
     ::mkdir(aliases.c_str(), 0755);
     jobs.push_back({QueueId::generate().str(), "a@example.org", {"kept@local.example"}});
     CHECK(run() == V{"rewrite@local.example temporary 4.3.5", "kept@local.example temporary 4.3.5",
-                     "kept@local.example temporary 4.3.0"});
+                     "kept@local.example temporary 4.3.0", "(group reported)"});
 }
 
 TEST_CASE("a queued message's arrival time comes from its id, without the envelope", "[deliver]") {
@@ -575,10 +579,13 @@ TEST_CASE("a large queued message stays in its file, with its header section rea
     o.resolver.hostname = "mx.local.example";
     std::vector<BatchJob> jobs{{id.str(), "a@example.org", {"box@local.example", "loop@local.example"}}};
     std::vector<std::string> out;
-    local_delivery::deliver_batch(o, spool, jobs, [&](const ResultLine& r) {
-        out.push_back(r.recipient + " " + std::string(to_string(r.status.outcome)) + " " + r.status.enhanced);
-        UNSCOPED_INFO(r.status.text);  // why, when it fails
-    });
+    local_delivery::deliver_batch(
+        o, spool, jobs,
+        [&](const ResultLine& r) {
+            out.push_back(r.recipient + " " + std::string(to_string(r.status.outcome)) + " " + r.status.enhanced);
+            UNSCOPED_INFO(r.status.text);  // why, when it fails
+        },
+        [] {});
     CHECK(out == std::vector<std::string>{"box@local.example ok 2.0.0", "loop@local.example permanent 5.4.6"});
     std::string got;
     REQUIRE(std::system(("ls '" + md + "new' > '" + d.path + "/list'").c_str()) == 0);

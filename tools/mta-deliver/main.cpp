@@ -80,18 +80,20 @@ int main(int argc, char** argv) {
         o.resolver.hostname = common.hostname;
         o.spool = common.spool;
 
-        // Results are printed as soon as they count, so that a batch cut
-        // short still reports what it delivered.
+        // Results are printed as soon as they count (a batch's a group at
+        // a time, in one write), so that a batch cut short still reports
+        // what it delivered.
         std::vector<ResultLine> results;
         auto report = [&](const ResultLine& r) {
             std::cout << (json ? r.json() : r.str()) << "\n";
-            std::cout.flush();
+            if (!batch) std::cout.flush();
             results.push_back(r);
         };
         if (batch) {
             check_batch_command_line(!rcpts.empty() || !id.empty() || from->count());
             Spool spool(common.spool);
-            local_delivery::deliver_batch(o, spool, read_batch_jobs(std::cin, "mta-deliver"), report);
+            local_delivery::deliver_batch(o, spool, read_batch_jobs(std::cin, "mta-deliver"), report,
+                                          [] { std::cout.flush(); });
         } else {
             if (!from->count()) throw Error::usage("no sender: give -f SENDER (-f '' for the null sender)");
             if (rcpts.empty()) throw Error::usage("no recipients");
