@@ -1,6 +1,7 @@
 #include "config.hpp"
 
 #include "cli/command.hpp"
+#include "file_stamp.hpp"
 #include "status.hpp"
 
 #include <cerrno>
@@ -9,7 +10,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <netdb.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 namespace mta::config {
@@ -94,10 +94,23 @@ std::vector<std::string> read_lines(const std::string& path) {
 }
 
 std::vector<std::string> local_domains(const Common& c) {
+    // Kept (in this thread) while the file's stamp stays the same: mta-recv
+    // asks per session.
+    struct Kept {
+        std::string path;
+        FileStamp stamp;
+        std::vector<std::string> lines;
+    };
+    thread_local Kept kept;
     std::vector<std::string> d;
-    struct stat st;
-    if (::stat(c.local_domains.c_str(), &st) == 0) {
-        d = read_lines(c.local_domains);
+    FileStamp stamp = file_stamp(c.local_domains);
+    if (stamp.error == 0) {
+        if (kept.path != c.local_domains || !(kept.stamp == stamp)) {
+            kept.lines = read_lines(c.local_domains);
+            kept.path = c.local_domains;
+            kept.stamp = stamp;
+        }
+        d = kept.lines;
     } else {
         d = {c.hostname, "localhost"};
     }

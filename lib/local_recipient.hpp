@@ -26,6 +26,8 @@ struct Tables {
     std::string virtual_table;  // path of the virtual mailbox table
     std::string delimiter = "+";
     bool system_users = true;
+
+    bool operator==(const Tables&) const = default;
 };
 
 Tables default_tables(const config::Common& c);
@@ -34,7 +36,9 @@ Tables default_tables(const config::Common& c);
 std::string base_local_part(const std::string& local, const std::string& delimiter);
 
 // Implemented with local_resolver's lookup, so it agrees with delivery.
-// Throws Error (config, temporary) when a table is malformed.
+// Throws Error (config, temporary) when a table is malformed. The tables
+// read are kept for the next call (in this thread) while their files'
+// stamps stay the same (file_stamp.hpp): mta-recv asks per recipient.
 bool exists(const Tables& t, const Address& a);
 
 }  // namespace mta::local_recipient

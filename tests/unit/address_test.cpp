@@ -6,8 +6,11 @@
 #include "status.hpp"
 
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <thread>
 #include <unistd.h>
 
 using namespace mta;
@@ -169,5 +172,33 @@ TEST_CASE("config: shared keys, the tool's section, command line wins", "[config
     CHECK_FALSE(local_recipient::exists(t, A("nobody-here@example.org")));
     CHECK(config::read_lines(std::string(dir) + "/virtual").size() == 2);
     CHECK(config::read_lines(std::string(dir) + "/missing").empty());
+
+    // What was read is kept between calls while the files stay the same,
+    // and read again when one changes: rewritten in place to the same
+    // size (after a pause longer than the clock tick of file times),
+    // replaced by a file renamed over it, removed.
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    std::ofstream(std::string(dir) + "/virtual") << "alicia@example.org /srv/mail/alice/\n@catchall.example /srv/x/\n";
+    CHECK(local_recipient::exists(t, A("alicia@example.org")));
+    CHECK_FALSE(local_recipient::exists(t, A("alice@example.org")));
+    std::ofstream(std::string(dir) + "/virtual.new") << "carol@example.org /srv/mail/carol/\n";
+    REQUIRE(std::rename((std::string(dir) + "/virtual.new").c_str(), (std::string(dir) + "/virtual").c_str()) == 0);
+    CHECK(local_recipient::exists(t, A("carol@example.org")));
+    CHECK_FALSE(local_recipient::exists(t, A("alicia@example.org")));
+    CHECK(local_recipient::exists(t, A("list@example.org")));
+    REQUIRE(::unlink((std::string(dir) + "/aliases").c_str()) == 0);
+    CHECK_FALSE(local_recipient::exists(t, A("list@example.org")));
+
+    config::Common lc;
+    lc.hostname = "mx.example.org";
+    lc.local_domains = std::string(dir) + "/local-domains";
+    std::ofstream(lc.local_domains) << "Example.ORG\n";
+    CHECK(config::local_domains(lc) == std::vector<std::string>{"example.org"});
+    CHECK(config::local_domains(lc) == std::vector<std::string>{"example.org"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    std::ofstream(lc.local_domains) << "example.net\n";
+    CHECK(config::local_domains(lc) == std::vector<std::string>{"example.net"});
+    REQUIRE(::unlink(lc.local_domains.c_str()) == 0);
+    CHECK(config::local_domains(lc) == std::vector<std::string>{"mx.example.org", "localhost"});
     [[maybe_unused]] int r = std::system(("rm -rf " + std::string(dir)).c_str());
 }
