@@ -19,9 +19,12 @@ std::int64_t monotonic_ms() {
 }
 
 Connection::Connection(int rfd, int wfd) : rfd_(rfd), wfd_(wfd) {
+    // One socket for both directions (a listener's or systemd's), or two
+    // descriptors (inetd's stdin and stdout, a pipe pair).
     rflags_ = fcntl(rfd, F_GETFL);
-    wflags_ = fcntl(wfd, F_GETFL);
     if (rflags_ >= 0) fcntl(rfd, F_SETFL, rflags_ | O_NONBLOCK);
+    if (wfd == rfd) return;  // wflags_ stays -1: nothing more to set or give back
+    wflags_ = fcntl(wfd, F_GETFL);
     if (wflags_ >= 0) fcntl(wfd, F_SETFL, wflags_ | O_NONBLOCK);
 }
 
