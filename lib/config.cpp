@@ -94,30 +94,28 @@ std::vector<std::string> read_lines(const std::string& path) {
 }
 
 std::vector<std::string> local_domains(const Common& c) {
-    // Kept (in this thread) while the file's stamp stays the same: mta-recv
-    // asks per session.
+    auto lower = [](std::vector<std::string> d) {
+        for (auto& s : d)
+            for (char& ch : s)
+                if (ch >= 'A' && ch <= 'Z') ch = char(ch - 'A' + 'a');
+        return d;
+    };
+    // Kept, in lower case, (in this thread) while the file's stamp stays
+    // the same: mta-recv asks per session.
     struct Kept {
         std::string path;
         FileStamp stamp;
-        std::vector<std::string> lines;
+        std::vector<std::string> domains;
     };
     thread_local Kept kept;
-    std::vector<std::string> d;
     FileStamp stamp = file_stamp(c.local_domains);
-    if (stamp.error == 0) {
-        if (kept.path != c.local_domains || !(kept.stamp == stamp)) {
-            kept.lines = read_lines(c.local_domains);
-            kept.path = c.local_domains;
-            kept.stamp = stamp;
-        }
-        d = kept.lines;
-    } else {
-        d = {c.hostname, "localhost"};
+    if (stamp.error != 0) return lower({c.hostname, "localhost"});
+    if (kept.path != c.local_domains || !(kept.stamp == stamp)) {
+        kept.domains = lower(read_lines(c.local_domains));
+        kept.path = c.local_domains;
+        kept.stamp = stamp;
     }
-    for (auto& s : d)
-        for (char& ch : s)
-            if (ch >= 'A' && ch <= 'Z') ch = char(ch - 'A' + 'a');
-    return d;
+    return kept.domains;
 }
 
 }  // namespace mta::config

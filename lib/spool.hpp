@@ -5,9 +5,9 @@
 //                   received, its name made durable before the envelope's
 //                   first rewrite
 //   env/<id>        committed: the message is queued (S3). At first the
-//                   received file itself (a second name); each rewrite of the envelope
-//                   replaces it by the envelope alone, written as
-//                   env/.<id>.<pid>.tmp and renamed
+//                   received file itself (a second name); each rewrite
+//                   of the envelope replaces it by the envelope alone,
+//                   written as env/.<id>.<pid>.tmp and renamed
 //   hold/<id>       env/<id> of a held message (renamed)
 //   trigger         FIFO: pulled after each commit (lib/queue_trigger)
 //

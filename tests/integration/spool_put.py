@@ -47,9 +47,9 @@ def main():
     a = p.parse_args()
     data = sys.stdin.buffer.read().replace(b"\r\n", b"\n")
     nxt = a.next if a.next is not None else a.arrival
+    one_file = a.received or a.env_alone
     for _ in range(a.count):
         qid = queue_id()
-        one_file = a.received or a.env_alone
         if not one_file:
             with open(os.path.join(a.spool, "msg", qid), "wb") as f:
                 f.write(data)
