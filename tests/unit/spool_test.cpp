@@ -7,9 +7,11 @@
 #include <catch2/catch.hpp>
 #include <fcntl.h>
 #include <fstream>
+#include <linux/fs.h>
 #include <set>
 #include <signal.h>
 #include <sstream>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -176,6 +178,41 @@ TEST_CASE("a committed message is complete, visible and due", "[spool]") {
     CHECK((st.st_mode & 0777) == 0700);
     REQUIRE(stat(s.path("env", id).c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0600);
+}
+
+namespace {
+// The directory's inode flags (chattr), or -1 where the file system has none.
+int directory_flags(const std::string& p) {
+    int fd = open(p.c_str(), O_RDONLY | O_DIRECTORY);
+    int flags = 0;
+    bool ok = fd >= 0 && ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0;
+    if (fd >= 0) close(fd);
+    return ok ? flags : -1;
+}
+}  // namespace
+
+TEST_CASE("init marks the spool as the top of a directory hierarchy where the file system keeps the mark", "[spool]") {
+    TempDir d;
+    // Whether this file system keeps the mark at all: try it on another directory.
+    std::string probe = d.path + "/probe";
+    REQUIRE(mkdir(probe.c_str(), 0700) == 0);
+    int flags = directory_flags(probe);
+    int fd = open(probe.c_str(), O_RDONLY | O_DIRECTORY);
+    REQUIRE(fd >= 0);
+    flags |= FS_TOPDIR_FL;
+    bool kept = directory_flags(probe) >= 0 && ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0 &&
+                (directory_flags(probe) & FS_TOPDIR_FL);
+    close(fd);
+    Spool s(d.path + "/spool");
+    s.create();
+    if (!kept) {
+        WARN("the file system under " << d.path << " keeps no top-directory mark: not checked");
+        return;
+    }
+    CHECK((directory_flags(d.path + "/spool") & FS_TOPDIR_FL) != 0);
+    CHECK((directory_flags(d.path + "/spool/msg") & FS_TOPDIR_FL) == 0);
+    s.create();  // again, on the existing spool
+    CHECK((directory_flags(d.path + "/spool") & FS_TOPDIR_FL) != 0);
 }
 
 TEST_CASE("an aborted message leaves nothing behind", "[spool]") {
