@@ -45,11 +45,12 @@ std::optional<nlink_t> links(const std::string& p) {
 // system keep theirs; in different groups, new files elsewhere (a
 // Maildir's) do not step over the spool's freed inodes, which ext4
 // without a journal skips one by one for a minute after each removal. A
-// hint only: file systems without it refuse it, and that is no error.
+// hint only: file systems without it refuse it, and that is no error,
+// nor is a directory this process may not open or change.
 void mark_top_directory(const std::string& p) {
-    durable::Fd fd = durable::open_directory(p);
+    durable::Fd fd(::open(p.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     int flags = 0;
-    if (::ioctl(fd.get(), FS_IOC_GETFLAGS, &flags) != 0 || (flags & FS_TOPDIR_FL)) return;
+    if (!fd || ::ioctl(fd.get(), FS_IOC_GETFLAGS, &flags) != 0 || (flags & FS_TOPDIR_FL)) return;
     flags |= FS_TOPDIR_FL;
     [[maybe_unused]] int refused = ::ioctl(fd.get(), FS_IOC_SETFLAGS, &flags);
 }
