@@ -100,7 +100,11 @@ void Spool::create() const {
         }
     };
     mk(root_);
-    mark_top_directory(root_);  // before the directories in it are made
+    // Before the directories in it are made, and only then: the mark
+    // places directories when they are made, and sendmail calls this for
+    // every message.
+    if (std::any_of(std::begin(dirs), std::end(dirs), [&](const char* d) { return !exists(root_ + "/" + d); }))
+        mark_top_directory(root_);
     for (auto d : dirs) mk(root_ + "/" + d);
     if (queue_trigger::create(root_)) give(queue_trigger::path(root_));
 }
