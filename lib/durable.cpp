@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 namespace mta::durable {
@@ -208,6 +209,23 @@ void set_owner(int fd, const Owner& o, const std::string& what) {
 void rename(const std::string& from, const std::string& to) {
     fault_point("rename", to);
     if (::rename(from.c_str(), to.c_str()) != 0) fail("rename " + from + " " + to, errno);
+}
+
+void rename_new(const std::string& from, const std::string& to) {
+    fault_point("rename", to);
+    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return;
+    if (errno != EINVAL && errno != ENOSYS) fail("rename " + from + " " + to, errno);
+    if (::link(from.c_str(), to.c_str()) != 0) fail("link " + from + " " + to, errno);
+    if (::unlink(from.c_str()) != 0 && errno != ENOENT) fail("unlink " + from, errno);
+}
+
+bool names_sync_with_file(int fd) {
+    // ext4 marks an inode given a new name (EXT4_STATE_NEWENTRY) and its
+    // fsync then writes the directory too, with or without a journal; XFS
+    // logs the name with the inode's last change, which its fsync forces.
+    constexpr long ext4 = 0xEF53, xfs = 0x58465342;
+    struct statfs fs;
+    return ::fstatfs(fd, &fs) == 0 && (long(fs.f_type) == ext4 || long(fs.f_type) == xfs);
 }
 
 void link(const std::string& from, const std::string& to) {

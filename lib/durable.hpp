@@ -98,6 +98,15 @@ struct Owner {
 };
 void set_owner(int fd, const Owner& o, const std::string& what);
 void rename(const std::string& from, const std::string& to);
+// rename(2) to a name that must not exist yet (renameat2 with
+// RENAME_NOREPLACE; where the file system lacks it, link(2) then unlink(2)
+// of from): EEXIST fails it, as it fails link().
+void rename_new(const std::string& from, const std::string& to);
+// Whether the file system of the open file fd makes a file's name durable
+// with the file: an fsync of a file just given a name in a directory also
+// writes that directory (ext4, also without a journal; XFS). Elsewhere the
+// directory needs an fsync of its own.
+bool names_sync_with_file(int fd);
 // link(2): a second name for the same file.
 void link(const std::string& from, const std::string& to);
 // unlink(2); a missing file is not an error unless must_exist.

@@ -444,6 +444,20 @@ std::unique_ptr<QueueRunner::Chunk> QueueRunner::prepare(const std::vector<Queue
             }
             continue;
         }
+        if (!claim->intact()) {
+            // Held, not removed: a checksum that fails for another reason
+            // (the disk's) may be an acknowledged message's.
+            log::error("{}: the received file fails its checksum: a power cut interrupted its commit, which was "
+                       "never acknowledged; held, not delivered (`mta-queue cat {}` shows it, `mta-queue delete {}` "
+                       "removes it)",
+                       id.str(), id.str(), id.str());
+            try {
+                spool_.hold(id);
+            } catch (const Error& e) {
+                log::warning("{}: cannot hold it: {}", id.str(), e.what());
+            }
+            continue;
+        }
         std::optional<Envelope> env;
         try {
             env = spool_.load(id);

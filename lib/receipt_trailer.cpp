@@ -3,9 +3,12 @@
 #include "durable.hpp"
 #include "status.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,21 +17,73 @@ namespace mta::receipt_trailer {
 namespace {
 
 constexpr std::string_view tag = "envelope-at ";
-constexpr size_t digits = 20;
-constexpr size_t footer_size = tag.size() + digits + 1;
+constexpr std::string_view sum_tag = " xxh64 ";
+constexpr std::string_view boot_tag = " boot ";
+constexpr size_t digits = 20, sum_digits = 16, boot_digits = 32;
+// The footer of earlier versions, OFFSET alone, and the sealed one.
+constexpr size_t short_footer = tag.size() + digits + 1;
+constexpr size_t long_footer = short_footer + sum_tag.size() + sum_digits + boot_tag.size() + boot_digits;
 
-// The OFFSET in the footer f (the last footer_size bytes of a file of
-// file_size bytes), if f is a footer.
-std::optional<std::uint64_t> footer_offset(std::string_view f, std::uint64_t file_size) {
-    if (f.size() != footer_size || file_size < footer_size) return std::nullopt;
-    if (f.substr(0, tag.size()) != tag || f.back() != '\n') return std::nullopt;
+struct Footer {
+    std::uint64_t offset = 0;
+    size_t size = 0;                   // octets of the footer line
+    std::optional<std::uint64_t> sum;  // the sealed form's
+    std::string boot;
+};
+
+bool all_of(std::string_view s, bool (*ok)(char)) { return std::all_of(s.begin(), s.end(), ok); }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f'); }
+
+std::uint64_t hex_value(std::string_view s) {
     std::uint64_t n = 0;
-    for (char c : f.substr(tag.size(), digits)) {
-        if (c < '0' || c > '9' || n > (UINT64_MAX - 9) / 10) return std::nullopt;
-        n = n * 10 + std::uint64_t(c - '0');
-    }
-    if (n > file_size - footer_size) return std::nullopt;
+    for (char c : s) n = n << 4 | std::uint64_t(is_digit(c) ? c - '0' : c - 'a' + 10);
     return n;
+}
+
+// The footer at the end of tail, the last octets of a file of file_size
+// octets (at least long_footer of them when the file has as many).
+std::optional<Footer> footer_of(std::string_view tail, std::uint64_t file_size) {
+    Footer f;
+    std::string_view line;
+    if (tail.size() >= long_footer) {
+        std::string_view l = tail.substr(tail.size() - long_footer);
+        std::string_view sum = l.substr(short_footer - 1 + sum_tag.size(), sum_digits);
+        std::string_view boot = l.substr(long_footer - 1 - boot_digits, boot_digits);
+        if (l.substr(short_footer - 1, sum_tag.size()) == sum_tag &&
+            l.substr(long_footer - 1 - boot_digits - boot_tag.size(), boot_tag.size()) == boot_tag &&
+            all_of(sum, is_hex) && all_of(boot, is_hex)) {
+            line = l;
+            f.sum = hex_value(sum);
+            f.boot = boot;
+        }
+    }
+    if (line.empty() && tail.size() >= short_footer) line = tail.substr(tail.size() - short_footer);
+    if (line.empty() || line.substr(0, tag.size()) != tag || line.back() != '\n') return std::nullopt;
+    std::string_view number = line.substr(tag.size(), digits);
+    if (!all_of(number, is_digit) || number[0] != '0') return std::nullopt;  // 19 digits fit 64 bits
+    for (char c : number) f.offset = f.offset * 10 + std::uint64_t(c - '0');
+    f.size = line.size();
+    if (file_size < f.size || f.offset > file_size - f.size) return std::nullopt;
+    return f;
+}
+
+// The kernel's id of this boot without its dashes (32 hex digits); zeros,
+// which no boot has, when it cannot be read.
+const std::string& current_boot() {
+    static const std::string boot = [] {
+        std::string s;
+        try {
+            durable::Fd fd(::open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC));
+            if (fd) s = durable::read_at(fd.get(), 0, 64, "boot_id");
+        } catch (const Error&) {
+        }
+        std::erase(s, '-');
+        if (!s.empty() && s.back() == '\n') s.pop_back();
+        if (s.size() != boot_digits || !all_of(s, is_hex)) s.assign(boot_digits, '0');
+        return s;
+    }();
+    return boot;
 }
 
 // The envelope between OFFSET and the footer, if it is the file's own: its
@@ -63,12 +118,12 @@ std::uint64_t file_size(int fd, const std::string& what) {
 // when the file has one.
 std::optional<std::pair<std::uint64_t, Envelope>> trailer_of(int fd, std::uint64_t file_size, const QueueId& id,
                                                              const std::string& what) {
-    if (file_size < footer_size) return std::nullopt;
-    std::string tail = read_range(fd, off_t(file_size - footer_size), what, footer_size);
-    if (auto off = footer_offset(tail, file_size)) {
-        std::string text = read_range(fd, off_t(*off), what);
-        if (text.size() >= footer_size) text.resize(text.size() - footer_size);
-        if (auto e = envelope_at(text, *off, id)) return std::make_pair(*off, std::move(*e));
+    std::uint64_t tail_size = std::min<std::uint64_t>(file_size, long_footer);
+    std::string tail = read_range(fd, off_t(file_size - tail_size), what, tail_size);
+    if (auto f = footer_of(tail, file_size)) {
+        std::string text = read_range(fd, off_t(f->offset), what);
+        if (text.size() >= f->size) text.resize(text.size() - f->size);
+        if (auto e = envelope_at(text, f->offset, id)) return std::make_pair(f->offset, std::move(*e));
     }
     return std::nullopt;
 }
@@ -96,23 +151,43 @@ Start read_start(int fd, const std::string& what) {
 
 }  // namespace
 
-std::string make(const Envelope& e) {
+std::string make(const Envelope& e, Xxh64 content_sum) {
     std::string out = serialize(e);
+    content_sum.update(out);
     std::string n = std::to_string(e.size);
     out += tag;
     out.append(digits - n.size(), '0');
     out += n;
+    out += sum_tag;
+    out += fmt::format("{:016x}", content_sum.digest());
+    out += boot_tag;
+    out += current_boot();
     out += '\n';
     return out;
 }
 
 Parts split(std::string_view file, const QueueId& id) {
-    if (file.size() < footer_size) return {file, std::nullopt};
-    if (auto off = footer_offset(file.substr(file.size() - footer_size), file.size())) {
-        std::string_view text = file.substr(*off, file.size() - footer_size - *off);
-        if (auto e = envelope_at(text, *off, id)) return {file.substr(0, *off), std::move(e)};
+    if (auto f = footer_of(file.substr(file.size() - std::min(file.size(), long_footer)), file.size())) {
+        std::string_view text = file.substr(f->offset, file.size() - f->size - f->offset);
+        if (auto e = envelope_at(text, f->offset, id)) return {file.substr(0, f->offset), std::move(e)};
     }
     return {file, std::nullopt};
+}
+
+bool intact(int fd, const std::string& what) {
+    std::uint64_t size = file_size(fd, what);
+    std::uint64_t tail_size = std::min<std::uint64_t>(size, long_footer);
+    auto f = footer_of(read_range(fd, off_t(size - tail_size), what, tail_size), size);
+    if (!f || !f->sum || f->boot == current_boot()) return true;
+    Xxh64 sum;
+    std::uint64_t end = size - f->size;
+    for (std::uint64_t at = 0; at < end;) {
+        std::string piece = read_range(fd, off_t(at), what, size_t(std::min<std::uint64_t>(end - at, small_file)));
+        if (piece.empty()) return false;  // shorter than it was a moment ago
+        sum.update(piece);
+        at += piece.size();
+    }
+    return sum.digest() == *f->sum;
 }
 
 Envelope read_envelope(int fd, const QueueId& id, const std::string& what) {

@@ -121,11 +121,11 @@ void Spool::check() const {
 // ---- receiving (S0 → S3) ----
 
 Spool::Incoming::Incoming(const Spool& s, QueueId id, durable::Fd fd)
-    : spool_(&s), id_(std::move(id)), fd_(std::move(fd)) {}
+    : spool_(&s), id_(std::move(id)), fd_(std::move(fd)), writing_(s.receiving_path(id_)) {}
 
 Spool::Incoming::Incoming(Incoming&& o) noexcept
-    : spool_(o.spool_), id_(o.id_), fd_(std::move(o.fd_)), buffer_(std::move(o.buffer_)), size_(o.size_),
-      linked_(o.linked_), done_(o.done_) {
+    : spool_(o.spool_), id_(o.id_), fd_(std::move(o.fd_)), writing_(std::move(o.writing_)),
+      buffer_(std::move(o.buffer_)), sum_(o.sum_), size_(o.size_), renamed_(o.renamed_), done_(o.done_) {
     o.done_ = true;
 }
 
@@ -138,42 +138,44 @@ Spool::Incoming::~Incoming() {
     }
 }
 
+std::string Spool::receiving_path(const QueueId& id) const { return root_ + "/env/." + id.str() + ".tmp"; }
+
 Spool::Incoming Spool::receive() const {
-    // S1: msg/<ID>, the id's reservation (O_EXCL). Not a file without a
-    // name (O_TMPFILE) linked at the commit: on ext4 without a journal the
-    // link's new link count reaches the disk only with the file's next
-    // write-back, after the commit's fsyncs, and a power cut before it
-    // leaves env/<ID> naming an inode the disk holds as deleted, which
-    // e2fsck then clears (docs/spool.md).
+    // S1: env/.<ID>.tmp (O_EXCL), renamed to env/<ID> at the commit. Not a
+    // file without a name (O_TMPFILE) linked at the commit: on ext4 without
+    // a journal the link's new link count reaches the disk only with the
+    // file's next write-back, and a power cut before it leaves env/<ID>
+    // naming an inode the disk holds as deleted, which e2fsck then clears
+    // (docs/spool.md).
     durable::Fd fd;
     QueueId id = QueueId::generate();
     for (int tries = 0; !fd; ++tries) {
-        if (tries == 8) throw Error::temp("cannot create a unique queue file in " + root_ + "/msg");
+        if (tries == 8) throw Error::temp("cannot create a unique queue file in " + root_ + "/env");
         if (tries > 0) id = QueueId::generate();
-        fd = durable::create_exclusive(path("msg", id));
+        fd = durable::create_exclusive(receiving_path(id));
     }
-    std::string p = path("msg", id);
     Incoming in(*this, std::move(id), std::move(fd));  // removes the file if the next step throws
-    // Locked until the commit is done: recovery and runners leave a locked
-    // content file alone, however old it is.
-    if (::flock(in.fd_.get(), LOCK_EX | LOCK_NB) != 0) throw Error::system("flock " + p, errno);
-    if (owner_) durable::set_owner(in.fd_.get(), *owner_, p);
+    // Locked until the commit is done: a runner does not claim env/<ID>
+    // before its fsync has returned.
+    if (::flock(in.fd_.get(), LOCK_EX | LOCK_NB) != 0) throw Error::system("flock " + in.writing_, errno);
+    if (owner_) durable::set_owner(in.fd_.get(), *owner_, in.writing_);
     return in;
 }
 
 void Spool::Incoming::flush() {
     if (buffer_.empty()) return;
-    durable::write_all(fd_.get(), buffer_, spool_->path("msg", id_));
+    durable::write_all(fd_.get(), buffer_, writing_);
     buffer_.clear();
 }
 
 void Spool::Incoming::write(std::string_view bytes) {
     if (done_) throw Error::temp("write to a finished queue file");
     size_ += bytes.size();
+    sum_.update(bytes);
     if (buffer_.size() + bytes.size() > buffer_limit) {
         flush();
         if (bytes.size() > buffer_limit) {
-            durable::write_all(fd_.get(), bytes, spool_->path("msg", id_));
+            durable::write_all(fd_.get(), bytes, writing_);
             return;
         }
     }
@@ -183,33 +185,31 @@ void Spool::Incoming::write(std::string_view bytes) {
 void Spool::Incoming::commit(Envelope env) {
     if (done_) throw Error::temp("commit of a finished queue file");
     const Spool& s = *spool_;
-    std::string msg = s.path("msg", id_);
+    std::string queued = s.path("env", id_);
     try {
         // S2: the envelope as received and the footer after the content
-        // (lib/receipt_trailer), the mtime set to the next attempt; the
-        // file made durable, with its link count (and, on ext4, msg/).
+        // (lib/receipt_trailer, with the checksum that tells this file
+        // from one a power cut left half written), the mtime set to the
+        // next attempt.
         env.id = id_;
         env.size = size_;
         if (env.arrival == 0) env.arrival = clock::now();
         if (env.next_attempt == 0) env.next_attempt = env.arrival;
-        buffer_ += receipt_trailer::make(env);  // a small message: content and trailer in one write
+        buffer_ += receipt_trailer::make(env, sum_);  // a small message: content and trailer in one write
         flush();
-        durable::set_mtime(fd_.get(), env.next_attempt, msg);
-        durable::sync(fd_.get(), msg);
-        // S3: the same file linked as env/<ID> (the commit), env/ fsynced.
-        // The link count the disk has (one) may lag the two names: e2fsck
-        // counts them after a crash, and nothing is lost.
-        struct stat st;
-        if (::fstat(fd_.get(), &st) != 0 || st.st_nlink == 0)
-            throw Error::temp("the queue file " + msg + " was removed while being written");
-        durable::link(msg, s.path("env", id_));
-        linked_ = true;
-        durable::sync_directory(s.root_ + "/env");
+        durable::set_mtime(fd_.get(), env.next_attempt, writing_);
+        // S3: renamed env/<ID> (the commit), then the file fsynced, which
+        // on ext4 and XFS also makes the new name durable; elsewhere env/
+        // is fsynced as well.
+        durable::rename_new(writing_, queued);
+        renamed_ = true;
+        durable::sync(fd_.get(), queued);
+        if (!durable::names_sync_with_file(fd_.get())) durable::sync_directory(s.root_ + "/env");
         fd_ = durable::Fd();  // unlocks: the message is the runners' now (written and synced: a close error is moot)
     } catch (...) {
-        // Not durable, so not acknowledged: take it back (env/<ID> too, in
-        // case only its directory fsync failed) rather than deliver a
-        // message whose sender was told to try again.
+        // Not durable, so not acknowledged: take it back rather than
+        // deliver a message whose sender was told to try again (no runner
+        // has claimed it: the file is still locked).
         abort();
         throw;
     }
@@ -219,10 +219,9 @@ void Spool::Incoming::commit(Envelope env) {
 
 void Spool::Incoming::abort() {
     done_ = true;
-    // Only the names this writer made: an env/<ID> it did not link (its
-    // link failed, EEXIST) is another message's.
-    if (linked_) ::unlink(spool_->path("env", id_).c_str());
-    ::unlink(spool_->path("msg", id_).c_str());
+    // Only the name this writer made: an env/<ID> it did not rename (the
+    // rename failed, EEXIST) is another message's.
+    ::unlink(renamed_ ? spool_->path("env", id_).c_str() : writing_.c_str());
     fd_ = durable::Fd();
 }
 
@@ -284,6 +283,8 @@ void Spool::Claim::free_if_removed() const {
     if (!w) return;  // no /proc: the last close frees it
     [[maybe_unused]] int r = ::ftruncate(w.get(), 0);
 }
+
+bool Spool::Claim::intact() const { return receipt_trailer::intact(fd_.get(), id_.str()); }
 
 std::string Spool::Claim::read_all() const { return receipt_trailer::read_content(fd_.get(), id_, id_.str()); }
 
@@ -471,22 +472,30 @@ Spool::Recovery Spool::recover(std::time_t now, std::time_t max_age) const {
         struct stat st;
         return ::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_mtime + max_age < now;
     };
-    // env/ and hold/ dot files: interrupted envelope rewrites.
+    // A file that another process has locked: a writer at work (a
+    // receipt holds its lock until its commit is durable).
+    auto locked = [](int dfd, const std::string& name) {
+        durable::Fd fd(::openat(dfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+        return !fd || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0;
+    };
+    // env/ and hold/ dot files: dead writers' receipts, interrupted
+    // envelope rewrites.
     for (auto dir : {"env", "hold"}) {
         DIR* d = ::opendir((root_ + "/" + dir).c_str());
         if (!d) throw Error::system("open directory " + root_ + "/" + dir, errno);
         while (struct dirent* e = ::readdir(d)) {
             std::string name = e->d_name;
-            if (name.size() > 2 && name[0] == '.' && name.ends_with(".tmp") && old(::dirfd(d), name)) {
+            if (name.size() > 2 && name[0] == '.' && name.ends_with(".tmp") && old(::dirfd(d), name) &&
+                !locked(::dirfd(d), name)) {
                 durable::unlink(root_ + "/" + dir + "/" + name);
                 ++r.temporary_removed;
             }
         }
         ::closedir(d);
     }
-    // msg/ without an envelope: a dead writer's content (a commit that
-    // never happened), or a removal interrupted between its two steps. A
-    // writer, a runner and hold/release keep the file locked while they
+    // msg/ without an envelope: a removal interrupted between its two
+    // steps, or a dead writer's content from a version that received into
+    // msg/. A runner and hold/release keep the file locked while they
     // work on it; under our own lock the envelope is looked for again.
     auto unqueued = [&](const QueueId& id) { return !exists(path("env", id)) && !exists(path("hold", id)); };
     scan(root_ + "/msg", [&](std::string_view name, int dfd) {

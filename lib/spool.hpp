@@ -1,30 +1,33 @@
 // spool: the durable queue of messages (protocol in docs/spool.md).
 //
-//   msg/<id>        the content, followed by the envelope as received
-//                   (lib/receipt_trailer), never rewritten; the file being
-//                   received, its name made durable before the envelope's
-//                   first rewrite
+//   env/.<id>.tmp   a message being received: the content, followed by
+//                   the envelope as received (lib/receipt_trailer)
 //   env/<id>        committed: the message is queued (S3). At first the
-//                   received file itself (a second name); each rewrite
-//                   of the envelope replaces it by the envelope alone,
-//                   written as env/.<id>.<pid>.tmp and renamed
+//                   received file itself, renamed; each rewrite of the
+//                   envelope replaces it by the envelope alone, written
+//                   as env/.<id>.<pid>.tmp and renamed
+//   msg/<id>        the received file's second name, made (and msg/
+//                   fsynced) before the envelope's first rewrite; never
+//                   rewritten
 //   hold/<id>       env/<id> of a held message (renamed)
 //   trigger         FIFO: pulled after each commit (lib/queue_trigger)
 //
-// The commit point is the link of the received file as env/<id>, after
-// the file is fsynced, followed by an fsync of env/; msg/<id> without an
-// envelope is not a message. Before an envelope's first rewrite msg/ is
-// fsynced (the received file is linked as msg/<id> first if that name
-// is missing). The envelope's
-// mtime is its next attempt time, so finding due messages is a directory
-// scan with a stat per entry. A runner claims a message with flock(2) on
-// the content's file (msg/<id>, or the received env/<id>), which is never
-// replaced.
+// The commit point is the rename of the received file to env/<id>, made
+// durable by the file's fsync that follows (and an fsync of env/ where
+// the file system needs one, durable::names_sync_with_file); a footer
+// with a checksum tells a file that a power cut caught between the two
+// (receipt_trailer::intact). msg/<id> without an envelope is not a
+// message. The envelope's mtime is its next attempt time, so finding due
+// messages is a directory scan with a stat per entry. A runner claims a
+// message with flock(2) on the content's file (msg/<id>, or the received
+// env/<id>), which is never replaced; the writer holds the same lock
+// until its commit is durable.
 #pragma once
 
 #include "durable.hpp"
 #include "envelope.hpp"
 #include "queue_id.hpp"
+#include "xxh64.hpp"
 
 #include <ctime>
 #include <optional>
@@ -46,7 +49,7 @@ public:
     // Throws Error (config) when the spool directories are missing.
     void check() const;
 
-    // A message being received: content streams into msg/<id>.
+    // A message being received: content streams into env/.<id>.tmp.
     class Incoming {
     public:
         Incoming(Incoming&&) noexcept;
@@ -69,9 +72,11 @@ public:
         const Spool* spool_;
         QueueId id_;
         durable::Fd fd_;
+        std::string writing_;  // env/.<id>.tmp, the file's name until the commit
         std::string buffer_;
+        Xxh64 sum_;  // of the content so far (lib/receipt_trailer)
         std::uint64_t size_ = 0;
-        bool linked_ = false;  // env/<ID> was made by this writer
+        bool renamed_ = false;  // env/<ID> was made by this writer
         bool done_ = false;
     };
     Incoming receive() const;
@@ -81,6 +86,10 @@ public:
     class Claim {
     public:
         const QueueId& id() const { return id_; }
+        // False when a power cut left the received file half written
+        // (receipt_trailer::intact): its commit never completed, and the
+        // message must not be delivered.
+        bool intact() const;
         // The content file, open for reading (shares the lock's descriptor).
         int fd() const { return fd_.get(); }
         std::string read_all() const;  // the content, without the trailer
@@ -174,6 +183,9 @@ private:
     // received file is given its msg/ name first (name_content). Error
     // (4.3.0) when it is not queued or the content is gone.
     bool first_rewrite(const QueueId& id, const char* dir) const;
+
+    // env/.<id>.tmp: a received file until its commit.
+    std::string receiving_path(const QueueId& id) const;
 
     std::string root_;
     // Set when a root process uses a spool that belongs to another user

@@ -85,9 +85,9 @@ while [ $n -le 20 ]; do
 			# the envelope's end line, last or before the footer of a
 			# message's single file (mta-spool(5))
 			tail -2 "$e" | grep -qx end || bad="$bad partial-env@$n"
-			tail -1 "$e" | grep -qxE 'end|envelope-at [0-9]{20}' || bad="$bad partial-env@$n"
+			tail -1 "$e" | grep -qxE 'end|envelope-at [0-9]{20} xxh64 [0-9a-f]{16} boot [0-9a-f]{32}' || bad="$bad partial-env@$n"
 			# and content before it: the received file (no msg/ name) or msg/
-			tail -1 "$e" | grep -qxE 'envelope-at [0-9]{20}' || [ -e "$sp/msg/$(basename "$e")" ] || bad="$bad env-without-content@$n"
+			tail -1 "$e" | grep -qxE 'envelope-at [0-9]{20} xxh64 [0-9a-f]{16} boot [0-9a-f]{32}' || [ -e "$sp/msg/$(basename "$e")" ] || bad="$bad env-without-content@$n"
 		done
 	fi
 	n=$((n + 1))

@@ -139,10 +139,10 @@ check "RLIMIT_FSIZE: exit 75, nothing queued" sh -c \
 check "-bv prints each address as queued" sh -c \
 	"test \"\$(cat '$T/out' | tr '\n' '|')\" = '<jo@example.org>: address ok|<root@example.test>: address ok|'"
 
-# An unwritable spool: a regular file where msg/ should be.
+# An unwritable spool: a regular file where env/ should be.
 mkdir -p "$T/bad/etc" "$T/bad/spool"
 printf 'log = file:%s/bad.log\n' "$T" > "$T/bad/etc/mta.conf"
-: > "$T/bad/spool/msg"
+: > "$T/bad/spool/env"
 printf 'Subject: x\n\nx\n' | MTA_ROOT=$T/bad "$T/bin/sendmail" bob@example.org > /dev/null 2> "$T/err"
 rc=$?
 check "unwritable spool: exit 75 (or 73) and one line on stderr" sh -c \

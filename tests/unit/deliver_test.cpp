@@ -538,7 +538,10 @@ TEST_CASE("a large queued message stays in its file, with its header section rea
         e.id = id;
         e.sender = A("a@example.org");
         e.size = header.size() + 1 + body.size() + 1;
-        std::ofstream(spool.path("msg", id)) << header << "\n" << body << "\n" << receipt_trailer::make(e);
+        std::string content = header + "\n" + body + "\n";
+        Xxh64 sum;
+        sum.update(content);
+        std::ofstream(spool.path("msg", id)) << content << receipt_trailer::make(e, sum);
         return id;
     };
     std::string body(local_delivery::in_memory_limit, 'z');
