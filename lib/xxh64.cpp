@@ -1,6 +1,7 @@
 #include "xxh64.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 namespace mta {
@@ -17,12 +18,16 @@ std::uint64_t rotl(std::uint64_t x, int r) { return (x << r) | (x >> (64 - r)); 
 
 // Little-endian loads, whatever the host's order.
 std::uint64_t load64(const unsigned char* p) {
-    std::uint64_t v = 0;
-    for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+    std::uint64_t v;
+    std::memcpy(&v, p, sizeof v);
+    if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap64(v);
     return v;
 }
 std::uint64_t load32(const unsigned char* p) {
-    return std::uint64_t(p[0]) | std::uint64_t(p[1]) << 8 | std::uint64_t(p[2]) << 16 | std::uint64_t(p[3]) << 24;
+    std::uint32_t v;
+    std::memcpy(&v, p, sizeof v);
+    if constexpr (std::endian::native == std::endian::big) v = __builtin_bswap32(v);
+    return v;
 }
 
 std::uint64_t round(std::uint64_t acc, std::uint64_t lane) { return rotl(acc + lane * p2, 31) * p1; }
