@@ -52,7 +52,7 @@ queue_root retry
 : > "$STAGE_LOG"
 rm -f "$T/open"
 id=$(put --env-alone -f ok-sender@local.test -r later@example.org)
-check "received, its msg/ name lost in a crash: env/ID alone, content first" sh -c "test ! -e '$SPOOL/msg/$id' && \"$q\" cat '$id' | grep -q '^Subject: '"
+check "received: env/ID alone, content first" sh -c "test ! -e '$SPOOL/msg/$id' && \"$q\" cat '$id' | grep -q '^Subject: '"
 "$q" cat "$id" > "$T/content.before"
 "$q" run
 check "the first deferral names the content msg/ID and gives the envelope a file of its own" sh -c \

@@ -6,10 +6,11 @@ spool_put.py SPOOL -f SENDER [-r RCPT[:NOTIFY[:ORCPT]]]... [--arrival T] [--next
 
 Writes msg/<id>, then env/<id> through a temporary file and a rename (the
 spool's commit point), with the envelope's mtime set to the next attempt.
-With --received, writes the one file mta-recv makes instead: the content,
-the envelope and the footer, as msg/<id> linked as env/<id> (mta-spool(5)).
-With --env-alone, that file named env/<id> alone, as a crash may leave it
-(msg/ is not fsynced at receipt) and as an earlier version wrote it.
+With --env-alone, writes the one file mta-recv makes instead: the content,
+the envelope and the footer, named env/<id> (mta-spool(5)); the footer
+has the offset alone, as before 2026-12-07 (no checksum, which readers
+then do not check). With --received, that file also named msg/<id>, as
+versions before 2026-12-07 received it.
 Prints the queue id. The envelope text follows the mta-envelope 1 format.
 """
 import argparse, os, random, sys, time
