@@ -213,10 +213,14 @@ void rename(const std::string& from, const std::string& to) {
 
 void rename_new(const std::string& from, const std::string& to) {
     fault_point("rename", to);
-    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return;
-    if (errno != EINVAL && errno != ENOSYS) fail("rename " + from + " " + to, errno);
-    if (::link(from.c_str(), to.c_str()) != 0) fail("link " + from + " " + to, errno);
-    if (::unlink(from.c_str()) != 0 && errno != ENOENT) fail("unlink " + from, errno);
+    int r = ::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE);
+    if (r != 0 && (errno == EINVAL || errno == ENOSYS)) {
+        // A second name, then the first one gone (were it left, recovery
+        // would take it: a dot file).
+        r = ::link(from.c_str(), to.c_str());
+        if (r == 0) ::unlink(from.c_str());
+    }
+    if (r != 0) fail("rename " + from + " " + to, errno);
 }
 
 bool names_sync_with_file(int fd) {

@@ -3,11 +3,10 @@
 #include "durable.hpp"
 #include "status.hpp"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,74 +15,80 @@ namespace mta::receipt_trailer {
 
 namespace {
 
-constexpr std::string_view tag = "envelope-at ";
-constexpr std::string_view sum_tag = " xxh64 ";
-constexpr std::string_view boot_tag = " boot ";
-constexpr size_t digits = 20, sum_digits = 16, boot_digits = 32;
-// The footer of earlier versions, OFFSET alone, and the sealed one.
-constexpr size_t short_footer = tag.size() + digits + 1;
-constexpr size_t long_footer = short_footer + sum_tag.size() + sum_digits + boot_tag.size() + boot_digits;
+// The footer's shape: 9 stands for a decimal digit, f for a hex digit.
+// Earlier versions wrote its first two fields alone (short_shape).
+constexpr std::string_view shape =
+    "envelope-at 99999999999999999999 xxh64 ffffffffffffffff boot ffffffffffffffffffffffffffffffff\n";
+constexpr size_t offset_at = 12, digits = 20, sum_at = 39, sum_digits = 16, boot_at = 61, boot_digits = 32;
+constexpr size_t short_footer = offset_at + digits + 1, long_footer = shape.size();
+constexpr std::string_view hex_digits = "0123456789abcdef";
 
 struct Footer {
     std::uint64_t offset = 0;
-    size_t size = 0;                   // octets of the footer line
-    std::optional<std::uint64_t> sum;  // the sealed form's
-    std::string boot;
+    size_t size = 0;        // octets of the footer line
+    std::string_view sum;   // the sealed form's SUM and BOOT (in the caller's tail); empty in the short form
+    std::string_view boot;
 };
 
-bool all_of(std::string_view s, bool (*ok)(char)) { return std::all_of(s.begin(), s.end(), ok); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f'); }
+// Whether the n octets at p have the shape of the footer's first n - 1
+// octets and a newline.
+bool fits(const char* p, size_t n) {
+    for (size_t i = 0; i + 1 < n; ++i) {
+        char c = p[i], want = shape[i];
+        bool ok = want == '9' ? c >= '0' && c <= '9' : want == 'f' ? hex_digits.find(c) != hex_digits.npos : c == want;
+        if (!ok) return false;
+    }
+    return p[n - 1] == '\n';
+}
 
-std::uint64_t hex_value(std::string_view s) {
-    std::uint64_t n = 0;
-    for (char c : s) n = n << 4 | std::uint64_t(is_digit(c) ? c - '0' : c - 'a' + 10);
-    return n;
+// v in base 10 or 16 as the n digits of s from at on.
+void put_digits(std::string& s, size_t at, size_t n, unsigned base, std::uint64_t v) {
+    for (size_t i = at + n; i-- > at; v /= base) s[i] = hex_digits[v % base];
+}
+
+// The kernel's id of this boot without its dashes (32 hex digits); zeros,
+// which no boot has, when it cannot be read.
+struct BootId {
+    char hex[boot_digits];
+    BootId() {
+        std::memset(hex, '0', boot_digits);
+        char buf[64], got[boot_digits];
+        int fd = ::open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return;
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        ::close(fd);
+        size_t k = 0;
+        for (ssize_t i = 0; i < n && buf[i] != '\n'; ++i) {
+            if (buf[i] == '-') continue;
+            if (k == boot_digits || hex_digits.find(buf[i]) == hex_digits.npos) return;
+            got[k++] = buf[i];
+        }
+        if (k == boot_digits) std::memcpy(hex, got, boot_digits);
+    }
+};
+std::string_view current_boot() {
+    static const BootId boot;
+    return {boot.hex, boot_digits};
 }
 
 // The footer at the end of tail, the last octets of a file of file_size
 // octets (at least long_footer of them when the file has as many).
 std::optional<Footer> footer_of(std::string_view tail, std::uint64_t file_size) {
     Footer f;
-    std::string_view line;
-    if (tail.size() >= long_footer) {
-        std::string_view l = tail.substr(tail.size() - long_footer);
-        std::string_view sum = l.substr(short_footer - 1 + sum_tag.size(), sum_digits);
-        std::string_view boot = l.substr(long_footer - 1 - boot_digits, boot_digits);
-        if (l.substr(short_footer - 1, sum_tag.size()) == sum_tag &&
-            l.substr(long_footer - 1 - boot_digits - boot_tag.size(), boot_tag.size()) == boot_tag &&
-            all_of(sum, is_hex) && all_of(boot, is_hex)) {
-            line = l;
-            f.sum = hex_value(sum);
-            f.boot = boot;
-        }
+    const char* end = tail.data() + tail.size();
+    const char* line = end - long_footer;
+    if (tail.size() >= long_footer && fits(line, long_footer)) {
+        f.sum = std::string_view(line + sum_at, sum_digits);
+        f.boot = std::string_view(line + boot_at, boot_digits);
+    } else {
+        line = end - short_footer;
+        if (tail.size() < short_footer || !fits(line, short_footer)) return std::nullopt;
     }
-    if (line.empty() && tail.size() >= short_footer) line = tail.substr(tail.size() - short_footer);
-    if (line.empty() || line.substr(0, tag.size()) != tag || line.back() != '\n') return std::nullopt;
-    std::string_view number = line.substr(tag.size(), digits);
-    if (!all_of(number, is_digit) || number[0] != '0') return std::nullopt;  // 19 digits fit 64 bits
-    for (char c : number) f.offset = f.offset * 10 + std::uint64_t(c - '0');
-    f.size = line.size();
+    if (line[offset_at] != '0') return std::nullopt;  // 19 digits fit 64 bits
+    for (size_t i = offset_at; i < offset_at + digits; ++i) f.offset = f.offset * 10 + std::uint64_t(line[i] - '0');
+    f.size = size_t(end - line);
     if (file_size < f.size || f.offset > file_size - f.size) return std::nullopt;
     return f;
-}
-
-// The kernel's id of this boot without its dashes (32 hex digits); zeros,
-// which no boot has, when it cannot be read.
-const std::string& current_boot() {
-    static const std::string boot = [] {
-        std::string s;
-        try {
-            durable::Fd fd(::open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC));
-            if (fd) s = durable::read_at(fd.get(), 0, 64, "boot_id");
-        } catch (const Error&) {
-        }
-        std::erase(s, '-');
-        if (!s.empty() && s.back() == '\n') s.pop_back();
-        if (s.size() != boot_digits || !all_of(s, is_hex)) s.assign(boot_digits, '0');
-        return s;
-    }();
-    return boot;
 }
 
 // The envelope between OFFSET and the footer, if it is the file's own: its
@@ -154,15 +159,12 @@ Start read_start(int fd, const std::string& what) {
 std::string make(const Envelope& e, Xxh64 content_sum) {
     std::string out = serialize(e);
     content_sum.update(out);
-    std::string n = std::to_string(e.size);
-    out += tag;
-    out.append(digits - n.size(), '0');
-    out += n;
-    out += sum_tag;
-    out += fmt::format("{:016x}", content_sum.digest());
-    out += boot_tag;
-    out += current_boot();
-    out += '\n';
+    size_t at = out.size();
+    out += shape;
+    put_digits(out, at + offset_at, digits, 10, e.size);
+    put_digits(out, at + sum_at, sum_digits, 16, content_sum.digest());
+    std::string_view boot = current_boot();
+    std::copy(boot.begin(), boot.end(), out.begin() + std::ptrdiff_t(at + boot_at));
     return out;
 }
 
@@ -177,8 +179,9 @@ Parts split(std::string_view file, const QueueId& id) {
 bool intact(int fd, const std::string& what) {
     std::uint64_t size = file_size(fd, what);
     std::uint64_t tail_size = std::min<std::uint64_t>(size, long_footer);
-    auto f = footer_of(read_range(fd, off_t(size - tail_size), what, tail_size), size);
-    if (!f || !f->sum || f->boot == current_boot()) return true;
+    std::string tail = read_range(fd, off_t(size - tail_size), what, tail_size);
+    auto f = footer_of(tail, size);
+    if (!f || f->sum.empty() || f->boot == current_boot()) return true;
     Xxh64 sum;
     std::uint64_t end = size - f->size;
     for (std::uint64_t at = 0; at < end;) {
@@ -187,7 +190,9 @@ bool intact(int fd, const std::string& what) {
         sum.update(piece);
         at += piece.size();
     }
-    return sum.digest() == *f->sum;
+    std::string digest(sum_digits, '0');
+    put_digits(digest, 0, sum_digits, 16, sum.digest());
+    return digest == f->sum;
 }
 
 Envelope read_envelope(int fd, const QueueId& id, const std::string& what) {
