@@ -51,6 +51,17 @@ std::string trailer(std::string_view content, const Envelope& e) {
     return receipt_trailer::make(e, sum);
 }
 
+// A message received through the spool, as mta-recv receives one.
+QueueId receive_one(const Spool& s) {
+    auto in = s.receive();
+    QueueId id = in.id();
+    in.write("Subject: one\n\nbody\n");
+    Envelope e = sample(0);
+    e.id.reset();
+    in.commit(e);
+    return id;
+}
+
 int open_ro(const std::string& p) {
     int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
     REQUIRE(fd >= 0);
@@ -167,12 +178,7 @@ TEST_CASE("a received message is one file, env/<ID>, until its envelope is rewri
     TempDir d;
     Spool s(d.path);
     s.create();
-    auto in = s.receive();
-    QueueId id = in.id();
-    in.write("Subject: one\n\nbody\n");
-    Envelope e = sample(0);
-    e.id.reset();
-    in.commit(e);
+    QueueId id = receive_one(s);
     ino_t received = inode(s.path("env", id));
     CHECK(::access(s.path("msg", id).c_str(), F_OK) != 0);
     if (also_msg) REQUIRE(::link(s.path("env", id).c_str(), s.path("msg", id).c_str()) == 0);
@@ -258,12 +264,7 @@ TEST_CASE("a claim tells a torn received file", "[spool][receipt]") {
     TempDir d;
     Spool s(d.path);
     s.create();
-    auto in = s.receive();
-    QueueId id = in.id();
-    in.write("Subject: one\n\nbody\n");
-    Envelope e = sample(0);
-    e.id.reset();
-    in.commit(e);
+    QueueId id = receive_one(s);
     std::string p = s.path("env", id);
     std::ifstream f(p, std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
