@@ -16,7 +16,8 @@ namespace mta::receipt_trailer {
 namespace {
 
 // The footer's shape: 9 stands for a decimal digit, f for a hex digit.
-// Earlier versions wrote its first two fields alone (short_shape).
+// Earlier versions wrote its first two fields alone (short_footer octets
+// with the newline).
 constexpr std::string_view shape =
     "envelope-at 99999999999999999999 xxh64 ffffffffffffffff boot ffffffffffffffffffffffffffffffff\n";
 constexpr size_t offset_at = 12, digits = 20, sum_at = 39, sum_digits = 16, boot_at = 61, boot_digits = 32;
@@ -76,13 +77,15 @@ std::string_view current_boot() {
 std::optional<Footer> footer_of(std::string_view tail, std::uint64_t file_size) {
     Footer f;
     const char* end = tail.data() + tail.size();
-    const char* line = end - long_footer;
-    if (tail.size() >= long_footer && fits(line, long_footer)) {
+    const char* line = nullptr;
+    if (tail.size() >= long_footer && fits(end - long_footer, long_footer)) {
+        line = end - long_footer;
         f.sum = std::string_view(line + sum_at, sum_digits);
         f.boot = std::string_view(line + boot_at, boot_digits);
-    } else {
+    } else if (tail.size() >= short_footer && fits(end - short_footer, short_footer)) {
         line = end - short_footer;
-        if (tail.size() < short_footer || !fits(line, short_footer)) return std::nullopt;
+    } else {
+        return std::nullopt;
     }
     if (line[offset_at] != '0') return std::nullopt;  // 19 digits fit 64 bits
     for (size_t i = offset_at; i < offset_at + digits; ++i) f.offset = f.offset * 10 + std::uint64_t(line[i] - '0');
@@ -121,10 +124,15 @@ std::uint64_t file_size(int fd, const std::string& what) {
 // The trailer of the file fd (of file_size octets), read from its end
 // without its content: the content's length (OFFSET) and the envelope,
 // when the file has one.
+// The last octets of a file of file_size octets, as many as a footer has.
+std::string read_tail(int fd, std::uint64_t file_size, const std::string& what) {
+    std::uint64_t n = std::min<std::uint64_t>(file_size, long_footer);
+    return read_range(fd, off_t(file_size - n), what, n);
+}
+
 std::optional<std::pair<std::uint64_t, Envelope>> trailer_of(int fd, std::uint64_t file_size, const QueueId& id,
                                                              const std::string& what) {
-    std::uint64_t tail_size = std::min<std::uint64_t>(file_size, long_footer);
-    std::string tail = read_range(fd, off_t(file_size - tail_size), what, tail_size);
+    std::string tail = read_tail(fd, file_size, what);
     if (auto f = footer_of(tail, file_size)) {
         std::string text = read_range(fd, off_t(f->offset), what);
         if (text.size() >= f->size) text.resize(text.size() - f->size);
@@ -178,8 +186,7 @@ Parts split(std::string_view file, const QueueId& id) {
 
 bool intact(int fd, const std::string& what) {
     std::uint64_t size = file_size(fd, what);
-    std::uint64_t tail_size = std::min<std::uint64_t>(size, long_footer);
-    std::string tail = read_range(fd, off_t(size - tail_size), what, tail_size);
+    std::string tail = read_tail(fd, size, what);
     auto f = footer_of(tail, size);
     if (!f || f->sum.empty() || f->boot == current_boot()) return true;
     Xxh64 sum;
