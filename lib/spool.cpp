@@ -120,8 +120,8 @@ void Spool::check() const {
 
 // ---- receiving (S0 → S3) ----
 
-Spool::Incoming::Incoming(const Spool& s, QueueId id, durable::Fd fd)
-    : spool_(&s), id_(std::move(id)), fd_(std::move(fd)), writing_(s.receiving_path(id_)) {}
+Spool::Incoming::Incoming(const Spool& s, QueueId id, durable::Fd fd, std::string writing)
+    : spool_(&s), id_(std::move(id)), fd_(std::move(fd)), writing_(std::move(writing)) {}
 
 Spool::Incoming::Incoming(Incoming&& o) noexcept
     : spool_(o.spool_), id_(o.id_), fd_(std::move(o.fd_)), writing_(std::move(o.writing_)),
@@ -138,8 +138,6 @@ Spool::Incoming::~Incoming() {
     }
 }
 
-std::string Spool::receiving_path(const QueueId& id) const { return root_ + "/env/." + id.str() + ".tmp"; }
-
 Spool::Incoming Spool::receive() const {
     // S1: env/.<ID>.tmp (O_EXCL), renamed to env/<ID> at the commit. Not a
     // file without a name (O_TMPFILE) linked at the commit: on ext4 without
@@ -149,12 +147,14 @@ Spool::Incoming Spool::receive() const {
     // (docs/spool.md).
     durable::Fd fd;
     QueueId id = QueueId::generate();
+    std::string writing;
     for (int tries = 0; !fd; ++tries) {
         if (tries == 8) throw Error::temp("cannot create a unique queue file in " + root_ + "/env");
         if (tries > 0) id = QueueId::generate();
-        fd = durable::create_exclusive(receiving_path(id));
+        writing = root_ + "/env/." + id.str() + ".tmp";
+        fd = durable::create_exclusive(writing);
     }
-    Incoming in(*this, std::move(id), std::move(fd));  // removes the file if the next step throws
+    Incoming in(*this, std::move(id), std::move(fd), std::move(writing));  // removes the file if the next step throws
     // Locked until the commit is done: a runner does not claim env/<ID>
     // before its fsync has returned.
     if (::flock(in.fd_.get(), LOCK_EX | LOCK_NB) != 0) throw Error::system("flock " + in.writing_, errno);
@@ -472,11 +472,13 @@ Spool::Recovery Spool::recover(std::time_t now, std::time_t max_age) const {
         struct stat st;
         return ::fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_mtime + max_age < now;
     };
-    // A file that another process has locked: a writer at work (a
-    // receipt holds its lock until its commit is durable).
-    auto locked = [](int dfd, const std::string& name) {
+    // The file under our own lock; empty when another process holds it (a
+    // writer at work: a receipt holds its lock until its commit is
+    // durable, a runner while it works on a message) or it is gone.
+    auto lock = [](int dfd, const std::string& name) {
         durable::Fd fd(::openat(dfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-        return !fd || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0;
+        if (fd && ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) fd = durable::Fd();
+        return fd;
     };
     // env/ and hold/ dot files: dead writers' receipts, interrupted
     // envelope rewrites.
@@ -485,8 +487,9 @@ Spool::Recovery Spool::recover(std::time_t now, std::time_t max_age) const {
         if (!d) throw Error::system("open directory " + root_ + "/" + dir, errno);
         while (struct dirent* e = ::readdir(d)) {
             std::string name = e->d_name;
-            if (name.size() > 2 && name[0] == '.' && name.ends_with(".tmp") && old(::dirfd(d), name) &&
-                !locked(::dirfd(d), name)) {
+            if (name.size() > 2 && name[0] == '.' && name.ends_with(".tmp") && old(::dirfd(d), name)) {
+                durable::Fd locked = lock(::dirfd(d), name);
+                if (!locked) continue;
                 durable::unlink(root_ + "/" + dir + "/" + name);
                 ++r.temporary_removed;
             }
@@ -495,14 +498,14 @@ Spool::Recovery Spool::recover(std::time_t now, std::time_t max_age) const {
     }
     // msg/ without an envelope: a removal interrupted between its two
     // steps, or a dead writer's content from a version that received into
-    // msg/. A runner and hold/release keep the file locked while they
-    // work on it; under our own lock the envelope is looked for again.
+    // msg/. Hold and release lock the file too; under our own lock the
+    // envelope is looked for again.
     auto unqueued = [&](const QueueId& id) { return !exists(path("env", id)) && !exists(path("hold", id)); };
     scan(root_ + "/msg", [&](std::string_view name, int dfd) {
         auto id = QueueId::parse(name);
         if (!id || !old(dfd, id->str()) || !unqueued(*id)) return;  // one stat for most
-        durable::Fd fd(::openat(dfd, id->str().c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-        if (!fd || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0 || !unqueued(*id)) return;
+        durable::Fd locked = lock(dfd, id->str());
+        if (!locked || !unqueued(*id)) return;
         durable::unlink(path("msg", *id));
         ++r.orphans_removed;
     });

@@ -67,7 +67,7 @@ public:
 
     private:
         friend class Spool;
-        Incoming(const Spool& s, QueueId id, durable::Fd fd);
+        Incoming(const Spool& s, QueueId id, durable::Fd fd, std::string writing);
         void flush();
         const Spool* spool_;
         QueueId id_;
@@ -183,9 +183,6 @@ private:
     // received file is given its msg/ name first (name_content). Error
     // (4.3.0) when it is not queued or the content is gone.
     bool first_rewrite(const QueueId& id, const char* dir) const;
-
-    // env/.<id>.tmp: a received file until its commit.
-    std::string receiving_path(const QueueId& id) const;
 
     std::string root_;
     // Set when a root process uses a spool that belongs to another user

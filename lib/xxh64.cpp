@@ -35,6 +35,9 @@ std::uint64_t merge(std::uint64_t acc, std::uint64_t v) { return (acc ^ round(0,
 
 }  // namespace
 
+// The four lanes' starting values (seed 0).
+Xxh64::Xxh64() : acc_{p1 + p2, p2, 0, 0 - p1} {}
+
 void Xxh64::stripe(const unsigned char* p) {
     for (int i = 0; i < 4; ++i) acc_[i] = round(acc_[i], load64(p + 8 * i));
 }

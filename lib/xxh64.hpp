@@ -14,13 +14,13 @@ namespace mta {
 
 class Xxh64 {
 public:
+    Xxh64();
     void update(std::string_view bytes);
     std::uint64_t digest() const;
 
 private:
     void stripe(const unsigned char* p);
-    std::uint64_t acc_[4] = {0x9E3779B185EBCA87ull + 0xC2B2AE3D27D4EB4Full, 0xC2B2AE3D27D4EB4Full, 0,
-                             0 - 0x9E3779B185EBCA87ull};
+    std::uint64_t acc_[4];
     unsigned char pending_[32];
     std::uint64_t pending_size_ = 0;
     std::uint64_t total_ = 0;
