@@ -6,6 +6,7 @@
 // Found with it (tests/unit/hardening_test.cpp, "found" cases, fixed): a
 // quoted value ran across line breaks and an unterminated quote was taken.
 #include "aliases.hpp"
+#include "ascii.hpp"
 #include "status.hpp"
 
 #include <cstdint>
@@ -31,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     try {
         auto entries = mta::aliases::parse(in, "aliases");
         for (const auto& e : entries) {
-            if (e.name.empty() || e.name != mta::aliases::lower(e.name)) std::abort();
+            if (e.name.empty() || e.name != mta::ascii::lower(e.name)) std::abort();
             if (e.line < 1) std::abort();
             classify_all(e.values);
         }

@@ -1,5 +1,6 @@
 #include "address.hpp"
 
+#include "ascii.hpp"
 #include "status.hpp"
 
 #include <arpa/inet.h>
@@ -21,13 +22,6 @@ bool is_atext(unsigned char c, bool utf8) {
     return std::string_view("!#$%&'*+-/=?^_`{|}~").find(char(c)) != std::string_view::npos;
 }
 
-std::string lower(std::string_view s) {
-    std::string r(s);
-    for (char& c : r)
-        if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
-    return r;
-}
-
 bool valid_label(std::string_view l, bool utf8) {
     if (l.empty() || l.size() > 63) return false;
     for (unsigned char c : l) {
@@ -44,7 +38,7 @@ bool valid_literal(std::string_view s) {
     // s without the brackets
     char buf[sizeof(struct in6_addr)];
     std::string v(s);
-    if (v.size() > 5 && lower(v.substr(0, 5)) == "ipv6:") return inet_pton(AF_INET6, v.c_str() + 5, buf) == 1;
+    if (v.size() > 5 && ascii::istarts_with(v, "ipv6:")) return inet_pton(AF_INET6, v.c_str() + 5, buf) == 1;
     return inet_pton(AF_INET, v.c_str(), buf) == 1;
 }
 
@@ -69,7 +63,7 @@ std::optional<Domain> Domain::try_parse(std::string_view s, bool utf8) {
     Domain d;
     if (s.front() == '[') {
         if (s.back() != ']' || !valid_literal(s.substr(1, s.size() - 2))) return std::nullopt;
-        d.name_ = lower(s);
+        d.name_ = ascii::lower(s);
         if (d.name_.substr(0, 6) == "[ipv6:") d.name_.replace(1, 4, "IPv6");
         return d;
     }
@@ -81,7 +75,7 @@ std::optional<Domain> Domain::try_parse(std::string_view s, bool utf8) {
         if (dot == std::string_view::npos) break;
         rest.remove_prefix(dot + 1);
     }
-    d.name_ = lower(s);
+    d.name_ = ascii::lower(s);
     return d;
 }
 
@@ -177,7 +171,7 @@ std::string Address::str() const {
     return l + "@" + domain_.str();
 }
 
-bool Address::is_postmaster() const { return lower(local_) == "postmaster"; }
+bool Address::is_postmaster() const { return ascii::lower(local_) == "postmaster"; }
 
 bool Address::is_utf8() const {
     for (unsigned char c : local_ + domain_.str())

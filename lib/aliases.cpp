@@ -1,5 +1,6 @@
 #include "aliases.hpp"
 
+#include "ascii.hpp"
 #include "status.hpp"
 
 #include <cerrno>
@@ -54,13 +55,6 @@ std::vector<std::pair<std::string, int>> logical_lines(std::string_view text) {
 }
 
 }  // namespace
-
-std::string lower(std::string_view s) {
-    std::string r(s);
-    for (char& c : r)
-        if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
-    return r;
-}
 
 std::vector<std::string> split_values(std::string_view rhs) {
     std::vector<std::string> out;
@@ -120,13 +114,13 @@ std::vector<Entry> parse(std::string_view text, const std::string& origin) {
         if (l.front() == '"') {
             auto q = l.find('"', 1);
             if (q == std::string_view::npos) bad(origin, n, "unterminated quoted name");
-            e.name = lower(l.substr(1, q - 1));
+            e.name = ascii::lower(l.substr(1, q - 1));
             colon = l.find_first_not_of(" \t", q + 1);
             if (colon == std::string_view::npos || l[colon] != ':') bad(origin, n, "missing ':' after the name");
         } else {
             colon = l.find(':');
             if (colon == std::string_view::npos) bad(origin, n, "missing ':' after the name");
-            e.name = lower(trim(l.substr(0, colon)));
+            e.name = ascii::lower(trim(l.substr(0, colon)));
             for (char c : e.name)
                 if (blank(c)) bad(origin, n, "white space in name (quote it)");
         }
@@ -222,7 +216,7 @@ Table Table::load(const std::string& path) {
 }
 
 const Entry* Table::find(std::string_view name) const {
-    auto it = entries_.find(lower(name));
+    auto it = entries_.find(ascii::lower(name));
     return it == entries_.end() ? nullptr : &it->second;
 }
 

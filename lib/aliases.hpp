@@ -50,8 +50,6 @@ struct Target {
 // What one value means. Throws Error (config) when it means nothing.
 Target classify(std::string_view value);
 
-std::string lower(std::string_view s);
-
 // An aliases file loaded for lookups.
 class Table {
 public:

@@ -1,5 +1,6 @@
 #include "config.hpp"
 
+#include "ascii.hpp"
 #include "cli/command.hpp"
 #include "file_stamp.hpp"
 #include "status.hpp"
@@ -96,8 +97,7 @@ std::vector<std::string> read_lines(const std::string& path) {
 std::vector<std::string> local_domains(const Common& c) {
     auto lower = [](std::vector<std::string> d) {
         for (auto& s : d)
-            for (char& ch : s)
-                if (ch >= 'A' && ch <= 'Z') ch = char(ch - 'A' + 'a');
+            s = ascii::lower(s);
         return d;
     };
     // Kept, in lower case, (in this thread) while the file's stamp stays

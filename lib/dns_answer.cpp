@@ -1,6 +1,7 @@
 #include "dns_answer.hpp"
 
 #include "address.hpp"
+#include "ascii.hpp"
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -12,12 +13,6 @@ namespace mta::dns {
 namespace {
 
 constexpr int max_cname_hops = 8;
-
-std::string lower(std::string s) {
-    for (char& c : s)
-        if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
-    return s;
-}
 
 std::string hex(const ldns_rdf* rdf) {
     static const char digits[] = "0123456789abcdef";
@@ -54,7 +49,7 @@ Answer<T> read(const ldns_pkt* pkt, const std::string& name, ldns_rr_type type, 
         return out;
     }
     out.ad = ldns_pkt_ad(pkt);
-    const std::string want = lower(name);
+    const std::string want = ascii::lower(name);
     ldns_rr_list* q = ldns_pkt_question(pkt);
     if (!q || ldns_rr_list_rr_count(q) != 1 || name_text(ldns_rr_owner(ldns_rr_list_rr(q, 0))) != want ||
         ldns_rr_get_type(ldns_rr_list_rr(q, 0)) != type) {
@@ -152,7 +147,7 @@ std::string name_text(const ldns_rdf* rdf) {
     if (!rdf) return "";
     char* s = ldns_rdf2str(rdf);
     if (!s) return "";
-    std::string r = lower(s);
+    std::string r = ascii::lower(s);
     free(s);
     if (r.size() > 1 && r.back() == '.') r.pop_back();
     if (r == ".") r.clear();

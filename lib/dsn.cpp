@@ -1,5 +1,6 @@
 #include "dsn.hpp"
 
+#include "ascii.hpp"
 #include "clock.hpp"
 
 #include <cctype>
@@ -7,14 +8,6 @@
 namespace mta {
 
 namespace {
-
-bool iequal(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-            return false;
-    return true;
-}
 
 bool has_8bit(std::string_view s) {
     for (unsigned char c : s)
@@ -60,8 +53,7 @@ std::string address_field(const Address& a) {
 std::string orcpt_field(std::string_view orcpt) {
     auto semi = orcpt.find(';');
     if (semi == std::string_view::npos) return "rfc822; " + xtext_decode(orcpt);
-    std::string type(orcpt.substr(0, semi));
-    for (char& c : type) c = char(std::tolower(static_cast<unsigned char>(c)));
+    std::string type = ascii::lower(orcpt.substr(0, semi));
     std::string_view addr = orcpt.substr(semi + 1);
     while (!addr.empty() && addr[0] == ' ') addr.remove_prefix(1);
     return type + "; " + (type == "utf-8" ? std::string(addr) : xtext_decode(addr));
@@ -87,8 +79,8 @@ bool notify_wants(std::string_view notify, DsnAction a) {
     while (!notify.empty()) {
         auto comma = notify.find(',');
         std::string_view item = notify.substr(0, comma);
-        if (iequal(item, "NEVER")) return false;
-        if (iequal(item, want)) return true;
+        if (ascii::iequal(item, "NEVER")) return false;
+        if (ascii::iequal(item, want)) return true;
         notify = comma == std::string_view::npos ? std::string_view() : notify.substr(comma + 1);
     }
     return false;
@@ -125,7 +117,7 @@ std::string header_value(std::string_view headers, std::string_view name) {
         if (colon == std::string_view::npos || line.empty() || line[0] == ' ' || line[0] == '\t') continue;
         std::string_view n = line.substr(0, colon);
         while (!n.empty() && (n.back() == ' ' || n.back() == '\t')) n.remove_suffix(1);
-        if (!iequal(n, name)) continue;
+        if (!ascii::iequal(n, name)) continue;
         std::string v(line.substr(colon + 1));
         while (pos < headers.size() && (headers[pos] == ' ' || headers[pos] == '\t')) {
             size_t e = headers.find('\n', pos);

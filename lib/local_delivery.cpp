@@ -1,5 +1,6 @@
 #include "local_delivery.hpp"
 
+#include "ascii.hpp"
 #include "clock.hpp"
 #include "durable.hpp"
 #include "envelope.hpp"
@@ -35,8 +36,6 @@ namespace {
 using local_resolver::Delivery;
 using local_resolver::Kind;
 using local_resolver::Owner;
-
-std::string lower(std::string_view s) { return aliases::lower(s); }
 
 // What fn throws, as the status of each of n deliveries.
 std::vector<Status> guarded(size_t n, const std::function<std::vector<Status>()>& fn) {
@@ -318,18 +317,17 @@ void log_result(const ResultLine& r, std::time_t arrival, std::time_t now) {
 }  // namespace
 
 bool already_delivered_to(std::string_view msg, std::string_view address) {
-    std::string want = lower(address);
     size_t pos = 0;
     while (pos < msg.size()) {
         size_t nl = msg.find('\n', pos);
         std::string_view line = msg.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
         if (line.empty() || line == "\r") break;  // end of the header section
-        if (line.size() > 13 && lower(line.substr(0, 13)) == "delivered-to:") {
+        if (line.size() > 13 && ascii::istarts_with(line, "delivered-to:")) {
             std::string_view v = line.substr(13);
             while (!v.empty() && (v.front() == ' ' || v.front() == '\t' || v.front() == '<')) v.remove_prefix(1);
             while (!v.empty() && (v.back() == ' ' || v.back() == '\t' || v.back() == '\r' || v.back() == '>'))
                 v.remove_suffix(1);
-            if (lower(v) == want) return true;
+            if (ascii::iequal(v, address)) return true;
         }
         if (nl == std::string_view::npos) break;
         pos = nl + 1;

@@ -1,5 +1,6 @@
 #include "local_resolver.hpp"
 
+#include "ascii.hpp"
 #include "forward_file.hpp"
 
 #include <algorithm>
@@ -20,7 +21,7 @@ constexpr int max_depth = 20;
 struct passwd* user_named(const std::string& name) {
     if (name.empty()) return nullptr;
     if (auto* pw = ::getpwnam(name.c_str())) return pw;
-    std::string l = aliases::lower(name);
+    std::string l = ascii::lower(name);
     return l == name ? nullptr : ::getpwnam(l.c_str());
 }
 
@@ -88,7 +89,7 @@ Match Resolver::match(const Address& a) const {
         return Match::virtual_entry;
     if (aliases_.find(local) || aliases_.find(base)) return Match::alias;
     if (cfg_.tables.system_users && (user_named(local) || user_named(base))) return Match::user;
-    if (aliases::lower(local) == "postmaster" || aliases::lower(base) == "postmaster") return Match::postmaster;
+    if (ascii::lower(local) == "postmaster" || ascii::lower(base) == "postmaster") return Match::postmaster;
     return Match::none;
 }
 
@@ -97,7 +98,7 @@ std::vector<Delivery> Resolver::resolve(const Address& rcpt) const {
     st.recipient = rcpt.str();
     Ctx ctx;
     ctx.via = "";
-    st.seen.insert(aliases::lower(rcpt.str()));
+    st.seen.insert(ascii::lower(rcpt.str()));
     expand_address(rcpt, ctx, 0, st);
     return std::move(st.out);
 }
@@ -139,7 +140,7 @@ void Resolver::expand_address(const Address& a, const Ctx& ctx, int depth, State
         for (const std::string& n : {local, base})
             if (user_named(n)) return system_user(n, ctx, depth, st, true);
     }
-    if (aliases::lower(local) == "postmaster" || aliases::lower(base) == "postmaster")
+    if (ascii::lower(local) == "postmaster" || ascii::lower(base) == "postmaster")
         return system_user("root", ctx, depth, st, false);
     st.fail(unknown(a.str()), ctx.via);
 }
@@ -196,9 +197,9 @@ void Resolver::system_user(const std::string& name, const Ctx& ctx, int depth, S
 
 void Resolver::expand_name(const std::string& name, const Ctx& ctx, int depth, State& st) const {
     if (depth > max_depth) return st.fail(Status::permanent(554, "5.4.6", "alias expansion too deep"), ctx.via);
-    std::string key = aliases::lower(name);
+    std::string key = ascii::lower(name);
     // A user named in their own .forward gets the mailbox.
-    if (!ctx.forward_user.empty() && key == aliases::lower(ctx.forward_user))
+    if (!ctx.forward_user.empty() && key == ascii::lower(ctx.forward_user))
         return system_user(ctx.forward_user, ctx, depth, st, false);
     if (const aliases::Entry* e = aliases_.find(key)) {
         if (!st.seen.insert("alias:" + e->name).second) return;
@@ -270,7 +271,7 @@ void Resolver::expand_value(const std::string& value, const Ctx& ctx, int depth,
         bool local = std::find(cfg_.local_domains.begin(), cfg_.local_domains.end(), domain) !=
                      cfg_.local_domains.end();
         if (local || virtual_.has_domain(domain) || virtual_.find(a.str())) {
-            if (!st.seen.insert(aliases::lower(a.str())).second) return;
+            if (!st.seen.insert(ascii::lower(a.str())).second) return;
             return expand_address(a, ctx, depth + 1, st);
         }
         Delivery d;

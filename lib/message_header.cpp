@@ -1,6 +1,7 @@
 #include "message_header.hpp"
 
 #include "address.hpp"
+#include "ascii.hpp"
 #include "status.hpp"
 
 #include <cctype>
@@ -8,8 +9,6 @@
 namespace mta {
 
 namespace {
-
-char lower(char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; }
 
 bool is_atext(unsigned char c) {
     if (c >= 0x80) return true;  // RFC 6532: UTF-8 in atoms
@@ -297,12 +296,7 @@ std::string base64(std::string_view in) {
 
 }  // namespace
 
-bool same_name(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i)
-        if (lower(a[i]) != lower(b[i])) return false;
-    return true;
-}
+bool same_name(std::string_view a, std::string_view b) { return ascii::iequal(a, b); }
 
 std::string unfold(std::string_view s) {
     std::string out;

@@ -1,5 +1,6 @@
 #include "queue_control.hpp"
 
+#include "ascii.hpp"
 #include "clock.hpp"
 #include "json.hpp"
 #include "log.hpp"
@@ -15,16 +16,6 @@
 #include <unistd.h>
 
 namespace mta {
-
-namespace {
-
-std::string lower(std::string s) {
-    for (char& c : s)
-        if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
-    return s;
-}
-
-}  // namespace
 
 namespace {
 
@@ -205,7 +196,7 @@ Control make_due(const Spool& s, const QueueId& id, std::time_t now, bool reset)
 
 size_t make_due_all(const Spool& s, const std::string& domain, std::time_t now, bool reset) {
     size_t n = 0;
-    std::string want = lower(domain);
+    std::string want = ascii::lower(domain);
     for (auto& id : s.list()) {
         if (s.is_held(id)) continue;
         if (!want.empty()) {
@@ -218,7 +209,7 @@ size_t make_due_all(const Spool& s, const std::string& domain, std::time_t now, 
             if (!e) continue;
             bool match = false;
             for (auto& r : e->recipients)
-                match = match || (r.state == RcptState::pending && lower(r.address.domain().str()) == want);
+                match = match || (r.state == RcptState::pending && ascii::lower(r.address.domain().str()) == want);
             if (!match) continue;
         }
         if (make_due(s, id, now, reset) == Control::done) ++n;

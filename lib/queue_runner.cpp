@@ -1,5 +1,6 @@
 #include "queue_runner.hpp"
 
+#include "ascii.hpp"
 #include "batch_job.hpp"
 #include "clock.hpp"
 #include "dsn.hpp"
@@ -26,11 +27,6 @@ namespace {
 
 using steady = std::chrono::steady_clock;
 constexpr std::time_t recovery_interval = 3600;
-
-std::string lower(std::string s) {
-    for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
 
 bool exists(const std::string& p) {
     struct stat st;
@@ -136,7 +132,7 @@ void run_limited(const std::vector<std::string>& destinations, int total, int pe
 }
 
 // The sender as route_key() and mta-route --sender take it.
-std::string sender_key(const Address& sender) { return sender.is_null() ? "<>" : lower(sender.str()); }
+std::string sender_key(const Address& sender) { return sender.is_null() ? "<>" : ascii::lower(sender.str()); }
 
 // Where routes_ keeps the answer for a domain asked for a sender.
 std::string route_key(const std::string& domain, const std::string& sender) { return domain + "\t" + sender; }
@@ -221,7 +217,7 @@ DeliveryPlan plan_deliveries(const std::vector<const Envelope*>& messages,
         for (size_t i = 0; i < e.recipients.size(); ++i) {
             auto& r = e.recipients[i];
             if (r.state != RcptState::pending) continue;
-            const Route* route = route_of(e, lower(r.address.domain().str()));
+            const Route* route = route_of(e, ascii::lower(r.address.domain().str()));
             if (route->kind == RouteKind::local) {
                 local.push_back(i);
                 local_route = route;
@@ -491,7 +487,7 @@ std::unique_ptr<QueueRunner::Chunk> QueueRunner::prepare(const std::vector<Queue
         for (auto& w : works)
             for (auto& r : w->env.recipients)
                 if (r.state == RcptState::pending && !r.address.domain().empty())
-                    fn(*w, lower(r.address.domain().str()));
+                    fn(*w, ascii::lower(r.address.domain().str()));
     };
     auto add_once = [](std::vector<std::string>& v, const std::string& d) {
         if (std::find(v.begin(), v.end(), d) == v.end()) v.push_back(d);
@@ -603,7 +599,7 @@ void QueueRunner::resolve(const std::vector<std::string>& domains, const std::op
         if (line.rfind("domain=", 0) != 0) continue;
         try {
             Route r = parse_route(line);
-            std::string d = lower(r.domain);
+            std::string d = ascii::lower(r.domain);
             // An answer for a sender says no more than it is.
             if (sender) r.ask_sender = false;
             if (std::find(domains.begin(), domains.end(), d) != domains.end() && !routes_.count(key(d)))
@@ -674,7 +670,7 @@ void QueueRunner::run_job(const StageJob& job, std::vector<std::unique_ptr<Work>
                 for (size_t k = 0; k < lines.size(); ++k) {
                     if (used[k]) continue;
                     bool id_ok = lines[k].queue_id == id || (job.parts.size() == 1 && lines[k].queue_id == "-");
-                    bool rcpt_ok = pass == 0 ? lines[k].recipient == want : lower(lines[k].recipient) == lower(want);
+                    bool rcpt_ok = pass == 0 ? lines[k].recipient == want : ascii::iequal(lines[k].recipient, want);
                     if (id_ok && rcpt_ok) {
                         found = &lines[k];
                         used[k] = true;

@@ -1,5 +1,6 @@
 #include "route_lookup.hpp"
 
+#include "ascii.hpp"
 #include "log.hpp"
 
 #include <algorithm>
@@ -12,13 +13,6 @@ namespace mta {
 namespace {
 
 constexpr size_t max_mx_hosts = 16;  // address lookups per route, at most
-
-std::string lower(std::string_view s) {
-    std::string r(s);
-    for (char& c : r)
-        if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
-    return r;
-}
 
 Route error_route(Route r, Status s) {
     r.kind = RouteKind::error;
@@ -113,11 +107,11 @@ std::vector<std::string> interface_addresses() {
 
 RouteLookup::RouteLookup(RouteLookupOptions o, const RoutesTable& table, dns::Resolver& resolver, std::mt19937& rng)
     : o_(std::move(o)), table_(table), dns_(resolver), rng_(rng) {
-    o_.hostname = lower(o_.hostname);
+    o_.hostname = ascii::lower(o_.hostname);
 }
 
 bool RouteLookup::is_self(const RouteHost& h) const {
-    if (!o_.hostname.empty() && lower(h.name) == o_.hostname) return true;
+    if (!o_.hostname.empty() && ascii::lower(h.name) == o_.hostname) return true;
     for (auto& a : h.addresses)
         if (std::find(o_.local_addresses.begin(), o_.local_addresses.end(), a) != o_.local_addresses.end()) return true;
     return false;

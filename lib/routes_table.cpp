@@ -1,5 +1,6 @@
 #include "routes_table.hpp"
 
+#include "ascii.hpp"
 #include "route.hpp"
 
 #include <arpa/inet.h>
@@ -12,13 +13,6 @@
 namespace mta {
 
 namespace {
-
-std::string lower(std::string_view s) {
-    std::string r(s);
-    for (char& c : r)
-        if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
-    return r;
-}
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 
@@ -57,7 +51,7 @@ NextHop parse_next_hop(std::string_view s) {
         auto close = s.find(']');
         if (close == std::string_view::npos) throw Error::config("missing ']' in next hop " + std::string(s));
         std::string_view inner = s.substr(1, close - 1);
-        if (inner.size() > 5 && lower(inner.substr(0, 5)) == "ipv6:") {
+        if (inner.size() > 5 && ascii::istarts_with(inner, "ipv6:")) {
             inner.remove_prefix(5);
             h.host = ip_address(inner);
             if (h.host.find(':') == std::string::npos) throw Error::config("bad IPv6 address in next hop " + std::string(s));
@@ -109,7 +103,7 @@ RoutesTable RoutesTable::parse(std::string_view text, std::string_view filename)
 
         RouteRule r;
         r.line = lineno;
-        std::string pat = lower(fields[0]);
+        std::string pat = ascii::lower(fields[0]);
         if (pat == "*" || pat == "from:<>") {
         } else if (pat.rfind("from:@", 0) == 0) {
             auto d = Domain::try_parse(pat.substr(6));
@@ -117,7 +111,7 @@ RoutesTable RoutesTable::parse(std::string_view text, std::string_view filename)
             pat = "from:@" + d->str();
         } else if (pat.rfind("from:", 0) == 0) {
             try {
-                pat = "from:" + lower(Address::parse(pat.substr(5), {}).str());
+                pat = "from:" + ascii::lower(Address::parse(pat.substr(5), {}).str());
             } catch (const Error& e) {
                 throw where("bad sender address in " + pat + ": " + e.status().text);
             }
@@ -216,7 +210,7 @@ const RouteRule* RoutesTable::match(const Domain& domain, const std::optional<Ad
         if (sender->is_null()) {
             if (auto r = find("from:<>")) return r;
         } else {
-            if (auto r = find("from:" + lower(sender->str()))) return r;
+            if (auto r = find("from:" + ascii::lower(sender->str()))) return r;
             if (auto r = find("from:@" + sender->domain().str())) return r;
         }
     }

@@ -1,8 +1,8 @@
 #include "sendmail_options.hpp"
 
+#include "ascii.hpp"
 #include "status.hpp"
 
-#include <cctype>
 
 namespace mta::sendmail {
 
@@ -19,18 +19,6 @@ constexpr std::string_view ignored_arg = "AdDehLMpQX";
 // Flags whose argument we use.
 constexpr std::string_view used_arg = "bBCfFrNRVoO";
 
-std::string upper(std::string_view s) {
-    std::string r(s);
-    for (char& c : r) c = char(std::toupper(static_cast<unsigned char>(c)));
-    return r;
-}
-
-std::string lower(std::string_view s) {
-    std::string r(s);
-    for (char& c : r) c = char(std::tolower(static_cast<unsigned char>(c)));
-    return r;
-}
-
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
     while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -41,7 +29,7 @@ std::string_view trim(std::string_view s) {
 
 // "true", "T", "yes", "" → true; "false", "F", "no" → false.
 bool boolean(std::string_view v, std::string_view flag) {
-    std::string l = lower(trim(v));
+    std::string l = ascii::lower(trim(v));
     if (l.empty() || l == "t" || l == "true" || l == "y" || l == "yes" || l == "on") return true;
     if (l == "f" || l == "false" || l == "n" || l == "no" || l == "off") return false;
     usage("option " + std::string(flag) + " needs true or false, not '" + std::string(v) + "'");
@@ -53,12 +41,12 @@ std::string parse_notify(std::string_view v) {
     size_t n = 0;
     while (true) {
         auto comma = v.find(',');
-        std::string word = lower(trim(v.substr(0, comma)));
+        std::string word = ascii::lower(trim(v.substr(0, comma)));
         if (word == "never") {
             never = true;
         } else if (word == "success" || word == "failure" || word == "delay") {
             if (!out.empty()) out += ',';
-            out += upper(word);
+            out += ascii::upper(word);
         } else {
             usage("-N needs never or a list of success, failure, delay; not '" + std::string(v) + "'");
         }
@@ -110,7 +98,7 @@ void set_o(Options& o, std::string_view v, std::string_view flag) {
 
 void set_long_O(Options& o, std::string_view v, std::string_view flag) {
     auto eq = v.find('=');
-    std::string name = lower(trim(v.substr(0, eq)));
+    std::string name = ascii::lower(trim(v.substr(0, eq)));
     std::string_view value = eq == std::string_view::npos ? std::string_view() : v.substr(eq + 1);
     if (name == "ignoredots") {
         o.ignore_dots = boolean(value, flag);
@@ -128,7 +116,7 @@ void apply(Options& o, char f, std::string_view arg, const std::string& flag) {
         set_mode(o, arg[0], flag);
         return;
     case 'B': {
-        std::string b = upper(arg);
+        std::string b = ascii::upper(arg);
         if (b != "7BIT" && b != "8BITMIME") usage("-B needs 7BIT or 8BITMIME, not '" + std::string(arg) + "'");
         o.body = b;
         return;
@@ -139,7 +127,7 @@ void apply(Options& o, char f, std::string_view arg, const std::string& flag) {
     case 'F': o.full_name = std::string(arg); return;
     case 'N': o.notify = parse_notify(arg); return;
     case 'R': {
-        std::string r = upper(trim(arg));
+        std::string r = ascii::upper(trim(arg));
         if (r != "FULL" && r != "HDRS") usage("-R needs full or hdrs, not '" + std::string(arg) + "'");
         o.ret = r;
         return;

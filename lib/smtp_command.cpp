@@ -1,5 +1,6 @@
 #include "smtp_command.hpp"
 
+#include "ascii.hpp"
 #include "status.hpp"
 
 #include <charconv>
@@ -17,21 +18,10 @@ Error bad_param(std::string text) {
     return Error(Status::permanent(555, "5.5.4", std::move(text)), ex::protocol);
 }
 
-std::string upper(std::string_view s) {
-    std::string r(s);
-    for (char& c : r)
-        if (c >= 'a' && c <= 'z') c = char(c - 'a' + 'A');
-    return r;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && upper(a) == upper(b);
-}
-
 // "FROM:<path> params" → path and the list of parameters. Tolerates one
 // space after the colon (common in the wild), nothing else.
 std::pair<std::string_view, std::vector<std::string_view>> split_path(std::string_view arg, std::string_view keyword) {
-    if (arg.size() < keyword.size() || !iequals(arg.substr(0, keyword.size()), keyword))
+    if (arg.size() < keyword.size() || !ascii::iequal(arg.substr(0, keyword.size()), keyword))
         throw syntax("5.5.4", "Syntax: " + std::string(keyword) + "<address>");
     arg.remove_prefix(keyword.size());
     if (!arg.empty() && arg.front() == ' ') arg.remove_prefix(1);
@@ -66,8 +56,8 @@ std::pair<std::string_view, std::vector<std::string_view>> split_path(std::strin
 std::pair<std::string, std::string_view> split_param(std::string_view p) {
     auto eq = p.find('=');
     if (eq == 0) throw bad_param("bad parameter: " + std::string(p.substr(0, 40)));
-    if (eq == std::string_view::npos) return {upper(p), {}};
-    return {upper(p.substr(0, eq)), p.substr(eq + 1)};
+    if (eq == std::string_view::npos) return {ascii::upper(p), {}};
+    return {ascii::upper(p.substr(0, eq)), p.substr(eq + 1)};
 }
 
 bool is_digits(std::string_view s) {
@@ -91,7 +81,7 @@ Command parse_command(std::string_view line) {
         if ((c < 32 && c != '\t') || c == 127) throw syntax("5.5.2", "control characters (NUL, CR, LF...) in command");
     Command cmd;
     auto sp = line.find(' ');
-    cmd.name = upper(line.substr(0, sp));
+    cmd.name = ascii::upper(line.substr(0, sp));
     if (sp != std::string_view::npos) {
         std::string_view a = line.substr(sp + 1);
         while (!a.empty() && (a.back() == ' ' || a.back() == '\t')) a.remove_suffix(1);
@@ -149,7 +139,7 @@ MailFrom parse_mail(std::string_view arg, bool esmtp) {
             m.size = number(value, "SIZE");
         } else if (key == "BODY") {
             once(seen_body);
-            std::string v = upper(value);
+            std::string v = ascii::upper(value);
             if (v != "7BIT" && v != "8BITMIME") throw bad_param("BODY must be 7BIT or 8BITMIME");
             m.body = v;
         } else if (key == "SMTPUTF8") {
@@ -157,7 +147,7 @@ MailFrom parse_mail(std::string_view arg, bool esmtp) {
             m.smtputf8 = true;
         } else if (key == "RET") {
             once(seen_ret);
-            std::string v = upper(value);
+            std::string v = ascii::upper(value);
             if (v != "FULL" && v != "HDRS") throw bad_param("RET must be FULL or HDRS");
             m.ret = v;
         } else if (key == "ENVID") {
@@ -192,7 +182,7 @@ RcptTo parse_rcpt(std::string_view arg, bool esmtp, bool utf8) {
         if (key == "NOTIFY") {
             if (seen_notify) throw bad_param("duplicate NOTIFY parameter");
             seen_notify = true;
-            std::string v = upper(value), out;
+            std::string v = ascii::upper(value), out;
             bool never = false, other = false;
             size_t start = 0;
             while (start <= v.size()) {
@@ -234,7 +224,7 @@ Bdat parse_bdat(std::string_view arg) {
     b.size = number(n, "BDAT size");
     if (sp != std::string_view::npos) {
         std::string_view rest = arg.substr(sp + 1);
-        if (!iequals(rest, "LAST")) throw syntax("5.5.4", "Syntax: BDAT size [LAST]");
+        if (!ascii::iequal(rest, "LAST")) throw syntax("5.5.4", "Syntax: BDAT size [LAST]");
         b.last = true;
     }
     return b;

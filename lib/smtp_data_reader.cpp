@@ -1,5 +1,7 @@
 #include "smtp_data_reader.hpp"
 
+#include "ascii.hpp"
+
 #include <cstring>
 
 namespace mta::smtp {
@@ -23,10 +25,7 @@ void DataReader::end_line(std::string& out) {
         if (line_start_.empty()) {
             in_header_ = false;
         } else if (line_start_.size() == 9) {
-            std::string s = line_start_;
-            for (char& ch : s)
-                if (ch >= 'A' && ch <= 'Z') ch = char(ch - 'A' + 'a');
-            if (s == "received:" && ++received_ >= limits_.max_received) fail(looping);
+if (ascii::iequal(line_start_, "received:") && ++received_ >= limits_.max_received) fail(looping);
         }
         line_start_.clear();
     }

@@ -1,5 +1,6 @@
 #include "smtp_session.hpp"
 
+#include "ascii.hpp"
 #include "base64.hpp"
 #include "log.hpp"
 #include "received_header.hpp"
@@ -47,9 +48,7 @@ void Session::close_with(const std::string& line) {
 }
 
 void Session::count(std::string_view verb) {
-    std::string v(verb);
-    for (char& c : v)
-        if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
+    std::string v = ascii::lower(verb);
     for (auto& [name, n] : counts_)
         if (name == v) {
             ++n;
@@ -460,9 +459,7 @@ void Session::do_auth(const Command& c) {
     if (!auth_user_.empty()) return reply(503, "5.5.1", "Error: already authenticated");
     if (have_mail_) return reply(503, "5.5.1", "Error: MAIL transaction in progress");
     if (!cfg_.tls_active && !peer_.loopback()) return reply(538, "5.7.11", "Error: encryption required for authentication");
-    std::string mech = c.arg.substr(0, c.arg.find(' '));
-    for (char& ch : mech)
-        if (ch >= 'a' && ch <= 'z') ch = char(ch - 'a' + 'A');
+    std::string mech = ascii::upper(c.arg.substr(0, c.arg.find(' ')));
     std::string initial = c.arg.find(' ') == std::string::npos ? "" : c.arg.substr(c.arg.find(' ') + 1);
     if (mech != "PLAIN" && mech != "LOGIN") return reply(504, "5.5.4", "Error: unsupported authentication mechanism");
     auth_mech_ = mech;

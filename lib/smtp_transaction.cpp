@@ -1,5 +1,6 @@
 #include "smtp_transaction.hpp"
 
+#include "ascii.hpp"
 #include "status.hpp"
 
 #include <algorithm>
@@ -7,13 +8,6 @@
 namespace mta {
 
 namespace {
-
-std::string upper(std::string_view s) {
-    std::string r(s);
-    for (char& c : r)
-        if (c >= 'a' && c <= 'z') c = char(c - 'a' + 'A');
-    return r;
-}
 
 std::vector<std::string> words(std::string_view s) {
     std::vector<std::string> out;
@@ -48,7 +42,7 @@ ServerFeatures parse_ehlo(const SmtpReply& r) {
     for (size_t i = 1; i < r.lines.size(); ++i) {
         auto w = words(r.lines[i]);
         if (w.empty()) continue;
-        std::string key = upper(w[0]);
+        std::string key = ascii::upper(w[0]);
         // "AUTH=PLAIN LOGIN": the pre-RFC 4954 form some servers still send.
         if (key.rfind("AUTH=", 0) == 0) {
             w[0] = w[0].substr(5);
@@ -71,8 +65,8 @@ ServerFeatures parse_ehlo(const SmtpReply& r) {
             }
         } else if (key == "AUTH") {
             for (auto& m : w)
-                if (!m.empty() && std::find(f.auth.begin(), f.auth.end(), upper(m)) == f.auth.end())
-                    f.auth.push_back(upper(m));
+                if (!m.empty() && std::find(f.auth.begin(), f.auth.end(), ascii::upper(m)) == f.auth.end())
+                    f.auth.push_back(ascii::upper(m));
         }
     }
     return f;

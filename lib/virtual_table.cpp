@@ -1,6 +1,7 @@
 #include "virtual_table.hpp"
 
 #include "aliases.hpp"
+#include "ascii.hpp"
 #include "status.hpp"
 
 #include <cerrno>
@@ -46,7 +47,7 @@ Table Table::from_text(std::string_view text, const std::string& base, const std
         f >> owner;
         if (f >> extra) bad(origin, n, "too many fields");
         Entry e;
-        e.key = aliases::lower(key);
+        e.key = ascii::lower(key);
         e.line = n;
         auto at = e.key.find('@');
         if (at == std::string::npos || at + 1 == e.key.size()) bad(origin, n, "key must be user@domain or @domain");
@@ -97,7 +98,7 @@ Table Table::load(const std::string& path, const std::string& base) {
 }
 
 const Entry* Table::find_exact(std::string_view address) const {
-    std::string a = aliases::lower(address);
+    std::string a = ascii::lower(address);
     for (auto& e : entries_)
         if (e.key == a) return &e;
     return nullptr;
@@ -105,7 +106,7 @@ const Entry* Table::find_exact(std::string_view address) const {
 
 const Entry* Table::find(std::string_view address) const {
     if (auto e = find_exact(address)) return e;
-    std::string a = aliases::lower(address);
+    std::string a = ascii::lower(address);
     auto at = a.rfind('@');
     if (at == std::string::npos) return nullptr;
     std::string catch_all = a.substr(at);
@@ -115,7 +116,7 @@ const Entry* Table::find(std::string_view address) const {
 }
 
 bool Table::has_domain(std::string_view domain) const {
-    std::string d = "@" + aliases::lower(domain);
+    std::string d = "@" + ascii::lower(domain);
     for (auto& e : entries_)
         if (e.key.size() >= d.size() && e.key.compare(e.key.size() - d.size(), d.size(), d) == 0) return true;
     return false;

@@ -1,4 +1,5 @@
 #include "address.hpp"
+#include "ascii.hpp"
 #include "cli/command.hpp"
 #include "config.hpp"
 #include "local_recipient.hpp"
@@ -79,6 +80,22 @@ TEST_CASE("RFC 5321 paths parse into canonical addresses", "[address]") {
     // angle brackets optional on command lines
     CHECK(Address::parse("alice@example.org", {}).str() == "alice@example.org");
     CHECK(Address::parse("root", {.allow_bare_local = true}).str() == "root");
+}
+
+TEST_CASE("ASCII case folds the letters A-Z and nothing else", "[ascii]") {
+    CHECK(ascii::lower("Postmaster@EXAMPLE.org") == "postmaster@example.org");
+    CHECK(ascii::upper("mail from:") == "MAIL FROM:");
+    // UTF-8 octets and Latin-1 ones stay as they are, whatever the locale.
+    CHECK(ascii::lower("\xC3\x89T\xC9") == "\xC3\x89t\xC9");
+    CHECK(ascii::upper("\xC3\xa9t\xe9") == "\xC3\xa9T\xe9");
+    CHECK(ascii::lower("@[]^_`{}") == "@[]^_`{}");  // around the letters
+    CHECK(ascii::iequal("Received:", "rECEIVED:"));
+    CHECK_FALSE(ascii::iequal("Received:", "Received"));
+    CHECK_FALSE(ascii::iequal("@", "`"));  // 0x40 and 0x60 differ by the case bit, but are not letters
+    CHECK_FALSE(ascii::iequal("\xC9", "\xE9"));
+    CHECK(ascii::istarts_with("IPv6:::1", "ipv6:"));
+    CHECK_FALSE(ascii::istarts_with("IPv", "ipv6:"));
+    CHECK(ascii::istarts_with("anything", ""));
 }
 
 TEST_CASE("domains compare by suffix on label boundaries", "[address]") {
