@@ -199,6 +199,49 @@ void record_outcomes(const Spool& spool, const std::vector<const Envelope*>& env
             log::warning("{}: cannot record outcomes: {}", envelopes[k]->id ? envelopes[k]->id->str() : "-", errors[k]);
 }
 
+// What every report about `original` says of itself: it is queued as
+// `id`, from `mta`, made at `now`, and quotes `content` (the original
+// message).
+DsnReport report_about(const Envelope& original, QueueId id, std::string_view content, const std::string& mta,
+                       std::time_t now) {
+    DsnReport rep;
+    rep.dsn_id = id;
+    rep.original = &original;
+    rep.message = content;
+    rep.reporting_mta = mta;
+    rep.now = now;
+    return rep;
+}
+
+// A report's line for recipient r.
+DsnRecipient report_line(const Recipient& r, DsnAction action, Status status) {
+    DsnRecipient x;
+    x.address = r.address;
+    x.orcpt = r.orcpt;
+    x.action = action;
+    x.status = std::move(status);
+    x.remote = r.remote;
+    x.last_attempt = r.updated;
+    return x;
+}
+
+// Queues report m (incoming, which holds its id) from <> to the sender of
+// `original`, due now.
+void queue_report(Spool::Incoming& incoming, const Envelope& original, const DsnMessage& m, std::time_t now) {
+    incoming.write(m.text);
+    Envelope de;  // from <>
+    Recipient to;
+    to.address = original.sender;
+    de.recipients.push_back(to);
+    de.body = m.eight_bit ? "8BITMIME" : "";
+    de.smtputf8 = original.smtputf8 && original.sender.is_utf8();
+    de.client = "local";
+    de.protocol = "local";
+    de.arrival = now;
+    de.next_attempt = now;
+    incoming.commit(de);
+}
+
 }  // namespace
 
 DeliveryPlan plan_deliveries(const std::vector<const Envelope*>& messages,
@@ -776,45 +819,22 @@ void QueueRunner::notify(Work& w, std::time_t now, PassResult& res) {
     w.env.next_attempt = std::min(w.env.next_attempt, now);
     spool_.update(w.env);
 
-    DsnReport rep;
-    rep.dsn_id = bid;
-    rep.original = &w.env;
     std::string content = w.claim->read_all();
-    rep.message = content;
-    rep.reporting_mta = cfg_.hostname;
-    rep.now = now;
+    DsnReport rep = report_about(w.env, bid, content, cfg_.hostname, now);
     rep.return_limit = cfg_.return_limit;
     bool any_failed = false;
     for (size_t i : owed) {
         auto& r = w.env.recipients[i];
-        DsnRecipient x;
-        x.address = r.address;
-        x.orcpt = r.orcpt;
-        x.action = r.state == RcptState::failed ? DsnAction::failed : DsnAction::delivered;
-        any_failed = any_failed || r.state == RcptState::failed;
-        x.status = parse_reply(r.last, r.state == RcptState::failed ? Outcome::permanent : Outcome::ok);
-        if (r.state == RcptState::failed && x.status.enhanced[0] != '5') {
-            x.status.enhanced[0] = '5';
-            x.status.outcome = Outcome::permanent;
+        bool failed = r.state == RcptState::failed;
+        any_failed = any_failed || failed;
+        Status status = parse_reply(r.last, failed ? Outcome::permanent : Outcome::ok);
+        if (failed && status.enhanced[0] != '5') {
+            status.enhanced[0] = '5';
+            status.outcome = Outcome::permanent;
         }
-        x.remote = r.remote;
-        x.last_attempt = r.updated;
-        rep.recipients.push_back(std::move(x));
+        rep.recipients.push_back(report_line(r, failed ? DsnAction::failed : DsnAction::delivered, std::move(status)));
     }
-    DsnMessage m = make_dsn(rep);
-    incoming.write(m.text);
-    Envelope de;
-    de.sender = Address::null();
-    Recipient to;
-    to.address = w.env.sender;
-    de.recipients.push_back(to);
-    de.body = m.eight_bit ? "8BITMIME" : "";
-    de.smtputf8 = w.env.smtputf8 && w.env.sender.is_utf8();
-    de.client = "local";
-    de.protocol = "local";
-    de.arrival = now;
-    de.next_attempt = now;
-    incoming.commit(de);
+    queue_report(incoming, w.env, make_dsn(rep), now);
     ++res.notifications;
     log::info("{}: sender {} notification: {}", id, any_failed ? "non-delivery" : "delivery status", bid.str());
     for (size_t i : owed) set_dsn_mark(w.env.recipients[i], "sent " + bid.str());
@@ -846,42 +866,19 @@ void QueueRunner::finish(Work& w, std::time_t now, PassResult& res) {
                     want.push_back(i);
             if (!want.empty()) {
                 auto incoming = spool_.receive();
-                DsnReport rep;
-                rep.dsn_id = incoming.id();
-                rep.original = &w.env;
                 std::string content = w.claim->read_all();
-                rep.message = content;
-                rep.reporting_mta = cfg_.hostname;
-                rep.now = now;
+                Envelope orig_copy = w.env;  // the warning quotes headers only
+                orig_copy.ret = "HDRS";
+                DsnReport rep = report_about(orig_copy, incoming.id(), content, cfg_.hostname, now);
                 rep.will_retry_until = w.env.arrival + cfg_.schedule.max_lifetime;
                 rep.return_limit = 0;  // headers only in a warning
                 for (size_t i : want) {
                     auto& r = w.env.recipients[i];
-                    DsnRecipient x;
-                    x.address = r.address;
-                    x.orcpt = r.orcpt;
-                    x.action = DsnAction::delayed;
-                    x.status = parse_reply(r.last, Outcome::temporary);
-                    if (x.status.enhanced[0] != '4') x.status.enhanced = "4.0.0";
-                    x.remote = r.remote;
-                    x.last_attempt = r.updated;
-                    rep.recipients.push_back(std::move(x));
+                    Status status = parse_reply(r.last, Outcome::temporary);
+                    if (status.enhanced[0] != '4') status.enhanced = "4.0.0";
+                    rep.recipients.push_back(report_line(r, DsnAction::delayed, std::move(status)));
                 }
-                Envelope orig_copy = w.env;
-                orig_copy.ret = "HDRS";
-                rep.original = &orig_copy;
-                DsnMessage m = make_dsn(rep);
-                incoming.write(m.text);
-                Envelope de;
-                Recipient to;
-                to.address = w.env.sender;
-                de.recipients.push_back(to);
-                de.body = m.eight_bit ? "8BITMIME" : "";
-                de.client = "local";
-                de.protocol = "local";
-                de.arrival = now;
-                de.next_attempt = now;
-                incoming.commit(de);
+                queue_report(incoming, w.env, make_dsn(rep), now);
                 ++res.notifications;
                 log::info("{}: sender delay notification: {}", id, rep.dsn_id.str());
                 w.env.set_extra("delay-warned", rep.dsn_id.str());

@@ -193,6 +193,13 @@ wid=$(sed -n "s/.*$id: sender delay notification: \([0-9A-Z]*\)$/\1/p" "$LOG")
 f=$(queued_content "$SPOOL" "$wid")
 check "the warning says delayed, with Will-Retry-Until, headers only" sh -c "grep -q '^Action: delayed' '$f' && grep -q '^Will-Retry-Until: ' '$f' && grep -q 'text/rfc822-headers' '$f' && grep -q '^Status: 4.4.2' '$f'"
 check "the message is still queued" test -e "$SPOOL/env/$id"
+# A warning to a UTF-8 sender is queued with SMTPUTF8, as a bounce is.
+queue_root delayutf8
+id=$(put -f 'alïce@example.com' --smtputf8 -r later9@example.org)
+"$q" --delay-warning 4h run
+MTA_NOW=$((NOW + 4 * 3600)) "$q" --delay-warning 4h run
+wid=$(sed -n "s/.*$id: sender delay notification: \([0-9A-Z]*\)$/\1/p" "$LOG")
+check "a warning to a UTF-8 sender is queued with SMTPUTF8" sh -c "test -n '$wid' && grep -qx 'smtputf8 yes' '$SPOOL/env/$wid'"
 
 # --- 6. several messages to one route share one mta-send --batch run, ---
 # --- and their local recipients one mta-deliver --batch run (too few to spread) ---
