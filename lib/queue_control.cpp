@@ -143,6 +143,7 @@ std::string show_message(const Spool& s, const QueueId& id, std::time_t now, boo
 }
 
 Control unclaimed(const Spool& s, const QueueId& id) {
+    if (s.envelope_damage(id)) return Control::damaged;
     if (!s.load(id)) return Control::missing;
     return s.content_gone(id) ? Control::content_gone : Control::busy;
 }
@@ -171,7 +172,7 @@ Control delete_message(const Spool& s, const QueueId& id) {
     auto c = s.claim(id);
     if (!c) {
         Control why = unclaimed(s, id);
-        if (why != Control::content_gone) return why;
+        if (why != Control::content_gone && why != Control::damaged) return why;
         // Nothing can claim it, so nothing else works on it: the envelope goes.
     }
     s.remove(id);

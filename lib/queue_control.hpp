@@ -13,7 +13,7 @@
 
 namespace mta {
 
-enum class Control { done, busy, missing, content_gone };
+enum class Control { done, busy, missing, content_gone, damaged };
 
 // The mailq listing (lib/mailq_format) or JSON lines; returns the number of messages.
 size_t print_list(const Spool& s, bool json, std::FILE* out);

@@ -473,35 +473,53 @@ std::unique_ptr<QueueRunner::Chunk> QueueRunner::prepare(const std::vector<Queue
     auto chunk = std::make_unique<Chunk>();
     auto& works = chunk->works;
     for (auto& id : ids) {
-        auto claim = spool_.claim(id);
-        if (!claim) {
-            // Once a runner (run --loop makes many passes a minute).
-            if (!gone_reported_.count(id) && spool_.content_gone(id)) {
-                gone_reported_.insert(id);
-                log::warning("{}: the content (msg/{}) is gone: not delivered; `mta-queue delete {}` removes the envelope",
-                             id.str(), id.str(), id.str());
-            }
-            continue;
-        }
-        if (!claim->intact()) {
-            // Held, not removed: a checksum that fails for another reason
-            // (the disk's) may be an acknowledged message's.
-            log::error("{}: the received file fails its checksum: a power cut interrupted its commit, which was "
-                       "never acknowledged; held, not delivered (`mta-queue cat {}` shows it, `mta-queue delete {}` "
-                       "removes it)",
-                       id.str(), id.str(), id.str());
+        // Held, not removed: a file damaged for another reason (the disk's,
+        // a hand's) may be an acknowledged message's.
+        auto hold_damaged = [&](const std::string& what, const std::string& shown_by) {
+            log::error("{}: {}; held, not delivered ({}, `mta-queue delete {}` removes it)", id.str(), what, shown_by,
+                       id.str());
             try {
                 spool_.hold(id);
             } catch (const Error& e) {
                 log::warning("{}: cannot hold it: {}", id.str(), e.what());
             }
+        };
+        auto claim = spool_.claim(id);
+        if (!claim) {
+            // Once a runner (run --loop makes many passes a minute).
+            if (!gone_reported_.count(id) && spool_.content_gone(id)) {
+                gone_reported_.insert(id);
+                // Neither a received file with its trailer nor an envelope:
+                // what a power cut can leave of a receipt it interrupted.
+                if (auto why = spool_.envelope_damage(id))
+                    hold_damaged("the file has no trailer and no envelope (" + *why +
+                                     "): a power cut interrupted its commit, which was never acknowledged",
+                                 "what is left of it is hold/" + id.str() + " in the spool");
+                else
+                    log::warning(
+                        "{}: the content (msg/{}) is gone: not delivered; `mta-queue delete {}` removes the envelope",
+                        id.str(), id.str(), id.str());
+            }
+            continue;
+        }
+        if (!claim->intact()) {
+            hold_damaged("the received file fails its checksum: a power cut interrupted its commit, which was never "
+                         "acknowledged",
+                         "`mta-queue cat " + id.str() + "` shows it");
             continue;
         }
         std::optional<Envelope> env;
         try {
             env = spool_.load(id);
         } catch (const Error& e) {
-            log::warning("{}: cannot read the envelope: {}", id.str(), e.what());
+            // A file without its envelope (a power cut's, as above, or a
+            // hand's) is held once rather than read again at every pass; a
+            // failure to read it (descriptors, I/O) is tried again.
+            if (e.exit_code() == ex::dataerr)
+                hold_damaged(std::string("its envelope cannot be read: ") + e.what(),
+                             "`mta-queue cat " + id.str() + "` shows its content");
+            else
+                log::warning("{}: cannot read the envelope: {}", id.str(), e.what());
             continue;
         }
         if (!env || spool_.is_held(id)) continue;

@@ -439,6 +439,15 @@ void Spool::release(const QueueId& id) const {
     durable::sync_directory(root_ + "/hold");
 }
 
+std::optional<std::string> Spool::envelope_damage(const QueueId& id) const {
+    try {
+        load(id);
+    } catch (const Error& e) {
+        if (e.exit_code() == ex::dataerr) return std::string(e.what());
+    }
+    return std::nullopt;
+}
+
 // ---- finding messages ----
 
 std::vector<QueueId> Spool::list() const {

@@ -111,6 +111,23 @@ check "log: the torn one's error" grep -q "$torn: the received file fails its ch
 "$q" release "$torn" > /dev/null 2>&1
 "$q" run
 check "released, it is held again, never delivered" sh -c "test -e '$SPOOL/hold/$torn' && test \$(grep -c '$torn: to=' '$LOG') = 0"
+# A cut that left the file without its footer and envelope: held once
+# (not read again at every pass), never delivered.
+cut=$(receive cut)
+/usr/bin/python3 - "$SPOOL/env/$cut" <<'EOF'
+import sys
+data = open(sys.argv[1], "rb").read()
+open(sys.argv[1], "wb").write(data[:data.index(b"Hello.") + 7])
+EOF
+"$q" run
+"$q" run
+check "a file without its envelope is held, not delivered" \
+	sh -c "test -e '$SPOOL/hold/$cut' && test ! -e '$SPOOL/env/$cut' && test \$(grep -c '$cut: to=' '$LOG') = 0"
+check "log: its error, once" test "$(grep -c "$cut: the file has no trailer and no envelope (.*; held, not delivered" "$LOG")" = 1
+"$q" release "$cut" 2> "$T/err"
+check "release of it: 65, says it is damaged" sh -c "test $? = 65 && grep -q 'is damaged' '$T/err'"
+"$q" delete "$cut"
+check "delete removes it" sh -c "test $? = 0 && test ! -e '$SPOOL/hold/$cut'"
 
 # --- 3. the backoff grows; expiry returns the message with a DSN ---
 queue_root expiry

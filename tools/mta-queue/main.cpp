@@ -48,6 +48,10 @@ int control_exit(Control c, const std::string& id) {
         std::fprintf(stderr, "mta-queue: %s: its content (msg/%s) is gone; only delete removes it\n", id.c_str(),
                      id.c_str());
         return ex::dataerr;
+    case Control::damaged:
+        std::fprintf(stderr, "mta-queue: %s: its file is damaged (no envelope can be read); only delete removes it\n",
+                     id.c_str());
+        return ex::dataerr;
     }
     return ex::software;
 }
