@@ -211,9 +211,9 @@ Status forward(const Options& o, const Message& m, const std::string& rcpt, cons
         std::string id = in.id().str();
         in.write("Delivered-To: " + rcpt + "\n");
         in.write(content);
+        std::string from = env.sender.path();
         in.commit(std::move(env));
-        log::info("{}: from={}, size={}, nrcpt={} (forwarded from {})", id, env.sender.path(), in.size(), to.size(),
-                  m.queue_id);
+        log::info("{}: from={}, size={}, nrcpt={} (forwarded from {})", id, from, in.size(), to.size(), m.queue_id);
         return Status::ok("forwarded as " + id);
     });
 }

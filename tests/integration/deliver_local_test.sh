@@ -181,6 +181,7 @@ check "the forward keeps the original sender and lists both addresses" sh -c \
 	grep -qx 'rcpt <other@remote.example>' '$MTA_ROOT/spool/env/$id'"
 check "the forwarded content has Delivered-To prepended, the rest unchanged" sh -c \
 	"'$bin/mta-queue' cat '$id' > '$T/forwarded' && printf 'Delivered-To: fwd@example.test\nSubject: forwarded\n\nforward me\n' | cmp - '$T/forwarded'"
+check "log: the forward's line names its sender" grep -q "$id: from=<orig@example.org>, size=.*(forwarded from " "$T/mail.log"
 out=$("$bin/mta-deliver" --log "file:$T/mail.log" -f orig@example.org --id "$id" fwd@example.test)
 rc=$?
 check "the same message coming back (Delivered-To present) is a loop: 554 5.4.6" \
