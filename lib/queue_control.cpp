@@ -161,6 +161,7 @@ Control hold_message(const Spool& s, const QueueId& id) {
 Control release_message(const Spool& s, const QueueId& id) {
     auto c = s.claim(id);
     if (!c) return unclaimed(s, id);
+    if (s.envelope_damage(id)) return Control::damaged;  // a run would hold it again
     if (s.is_held(id)) {
         s.release(id);
         log::info("{}: released from hold", id.str());
@@ -183,6 +184,7 @@ Control delete_message(const Spool& s, const QueueId& id) {
 Control make_due(const Spool& s, const QueueId& id, std::time_t now, bool reset) {
     auto c = s.claim(id);
     if (!c) return unclaimed(s, id);
+    if (s.envelope_damage(id)) return Control::damaged;
     auto e = s.load(id);
     if (!e) return Control::missing;
     e->id = id;

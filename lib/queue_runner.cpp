@@ -474,31 +474,42 @@ std::unique_ptr<QueueRunner::Chunk> QueueRunner::prepare(const std::vector<Queue
     auto& works = chunk->works;
     for (auto& id : ids) {
         // Held, not removed: a file damaged for another reason (the disk's,
-        // a hand's) may be an acknowledged message's.
+        // a hand's) may be an acknowledged message's. False when the hold
+        // failed (the next pass tries again).
         auto hold_damaged = [&](const std::string& what, const std::string& shown_by) {
-            log::error("{}: {}; held, not delivered ({}, `mta-queue delete {}` removes it)", id.str(), what, shown_by,
-                       id.str());
             try {
                 spool_.hold(id);
             } catch (const Error& e) {
-                log::warning("{}: cannot hold it: {}", id.str(), e.what());
+                log::error("{}: {}; not delivered, and it cannot be held: {}", id.str(), what, e.what());
+                return false;
             }
+            log::error("{}: {}; held, not delivered ({}, `mta-queue delete {}` removes it)", id.str(), what, shown_by,
+                       id.str());
+            return true;
         };
         auto claim = spool_.claim(id);
         if (!claim) {
             // Once a runner (run --loop makes many passes a minute).
             if (!gone_reported_.count(id) && spool_.content_gone(id)) {
-                gone_reported_.insert(id);
+                std::optional<std::string> damage;
+                try {
+                    damage = spool_.envelope_damage(id);
+                } catch (const Error& e) {
+                    log::warning("{}: cannot read the envelope: {}", id.str(), e.what());
+                    continue;
+                }
                 // Neither a received file with its trailer nor an envelope:
                 // what a power cut can leave of a receipt it interrupted.
-                if (auto why = spool_.envelope_damage(id))
-                    hold_damaged("the file has no trailer and no envelope (" + *why +
-                                     "): a power cut interrupted its commit, which was never acknowledged",
-                                 "what is left of it is hold/" + id.str() + " in the spool");
-                else
+                if (!damage) {
                     log::warning(
                         "{}: the content (msg/{}) is gone: not delivered; `mta-queue delete {}` removes the envelope",
                         id.str(), id.str(), id.str());
+                    gone_reported_.insert(id);
+                } else if (hold_damaged("the file has neither its trailer nor an envelope (" + *damage +
+                                            "): a power cut during its commit leaves such a file, and so may damage",
+                                        "what is left of it is hold/" + id.str() + " in the spool")) {
+                    gone_reported_.insert(id);
+                }
             }
             continue;
         }

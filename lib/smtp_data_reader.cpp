@@ -25,7 +25,7 @@ void DataReader::end_line(std::string& out) {
         if (line_start_.empty()) {
             in_header_ = false;
         } else if (line_start_.size() == 9) {
-if (ascii::iequal(line_start_, "received:") && ++received_ >= limits_.max_received) fail(looping);
+            if (ascii::iequal(line_start_, "received:") && ++received_ >= limits_.max_received) fail(looping);
         }
         line_start_.clear();
     }

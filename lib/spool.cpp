@@ -443,7 +443,8 @@ std::optional<std::string> Spool::envelope_damage(const QueueId& id) const {
     try {
         load(id);
     } catch (const Error& e) {
-        if (e.exit_code() == ex::dataerr) return std::string(e.what());
+        if (e.exit_code() != ex::dataerr) throw;
+        return std::string(e.what());
     }
     return std::nullopt;
 }

@@ -113,8 +113,8 @@ public:
     std::optional<Envelope> load(const QueueId& id) const;
     // Why the envelope of message id cannot be read, when the file is
     // damaged (no envelope in it, or a broken one: Error::data); nullopt
-    // when it reads, when the message is gone, and when reading failed for
-    // another reason (descriptors, I/O), which a later try may not meet.
+    // when it reads and when the message is gone. A failure to read it
+    // (descriptors, I/O), which a later try may not meet, is thrown.
     std::optional<std::string> envelope_damage(const QueueId& id) const;
     // The content (msg/<id> without its trailer), read without a claim, for a stage the runner
     // gave the id. Error (4.3.0) when it cannot be read.

@@ -123,11 +123,31 @@ EOF
 "$q" run
 check "a file without its envelope is held, not delivered" \
 	sh -c "test -e '$SPOOL/hold/$cut' && test ! -e '$SPOOL/env/$cut' && test \$(grep -c '$cut: to=' '$LOG') = 0"
-check "log: its error, once" test "$(grep -c "$cut: the file has no trailer and no envelope (.*; held, not delivered" "$LOG")" = 1
+check "log: its error, once" test "$(grep -c "$cut: the file has neither its trailer nor an envelope (.*; held, not delivered" "$LOG")" = 1
 "$q" release "$cut" 2> "$T/err"
 check "release of it: 65, says it is damaged" sh -c "test $? = 65 && grep -q 'is damaged' '$T/err'"
 "$q" delete "$cut"
 check "delete removes it" sh -c "test $? = 0 && test ! -e '$SPOOL/hold/$cut'"
+# A broken envelope beside its content (msg/ID): held by a run, refused by
+# release, requeue and bounce, deleted; requeue of all passes over one.
+broken=$(put -f sender@local.test -r ok@example.org)
+other=$(put -f sender@local.test -r later11@example.org --next $((NOW + 3600)))
+printf 'not an envelope\n' > "$SPOOL/env/.broken" && mv "$SPOOL/env/.broken" "$SPOOL/env/$broken"
+"$q" run
+check "a broken envelope is held, not delivered" \
+	sh -c "test -e '$SPOOL/hold/$broken' && test \$(grep -c '$broken: to=' '$LOG') = 0 && grep -q '$broken: its envelope cannot be read: .*; held, not delivered' '$LOG'"
+for c in release requeue bounce; do
+	"$q" $c "$broken" 2> "$T/err"
+	check "$c of it: 65, says it is damaged" sh -c "test $? = 65 && grep -q 'is damaged' '$T/err' && test -e '$SPOOL/hold/$broken'"
+done
+broken2=$(put -f sender@local.test -r ok@example.org --next $((NOW + 3600)))
+printf 'not an envelope\n' > "$SPOOL/env/.broken" && mv "$SPOOL/env/.broken" "$SPOOL/env/$broken2"
+"$q" requeue > "$T/out" 2> /dev/null
+check "requeue of all passes over a broken one not yet held and requeues the others" \
+	sh -c "grep -q '^1 message requeued' '$T/out' && test \$(sed -n 's/^next //p' '$SPOOL/env/$other') -le $NOW"
+"$q" delete "$broken"
+check "delete removes it, content too" sh -c "test $? = 0 && test ! -e '$SPOOL/hold/$broken' && test ! -e '$SPOOL/msg/$broken'"
+"$q" delete "$broken2"
 
 # --- 3. the backoff grows; expiry returns the message with a DSN ---
 queue_root expiry
