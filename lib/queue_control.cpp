@@ -143,8 +143,9 @@ std::string show_message(const Spool& s, const QueueId& id, std::time_t now, boo
 }
 
 Control unclaimed(const Spool& s, const QueueId& id) {
-    if (s.envelope_damage(id)) return Control::damaged;
-    if (!s.load(id)) return Control::missing;
+    Spool::Loaded l = s.load_or_damage(id);
+    if (l.damage) return Control::damaged;
+    if (!l.envelope) return Control::missing;
     return s.content_gone(id) ? Control::content_gone : Control::busy;
 }
 
@@ -161,7 +162,7 @@ Control hold_message(const Spool& s, const QueueId& id) {
 Control release_message(const Spool& s, const QueueId& id) {
     auto c = s.claim(id);
     if (!c) return unclaimed(s, id);
-    if (s.envelope_damage(id)) return Control::damaged;  // a run would hold it again
+    if (s.load_or_damage(id).damage) return Control::damaged;  // a run would hold it again
     if (s.is_held(id)) {
         s.release(id);
         log::info("{}: released from hold", id.str());
@@ -184,8 +185,9 @@ Control delete_message(const Spool& s, const QueueId& id) {
 Control make_due(const Spool& s, const QueueId& id, std::time_t now, bool reset) {
     auto c = s.claim(id);
     if (!c) return unclaimed(s, id);
-    if (s.envelope_damage(id)) return Control::damaged;
-    auto e = s.load(id);
+    Spool::Loaded l = s.load_or_damage(id);
+    if (l.damage) return Control::damaged;
+    std::optional<Envelope>& e = l.envelope;
     if (!e) return Control::missing;
     e->id = id;
     e->next_attempt = now;

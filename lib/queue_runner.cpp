@@ -487,25 +487,30 @@ std::unique_ptr<QueueRunner::Chunk> QueueRunner::prepare(const std::vector<Queue
                        id.str());
             return true;
         };
+        // The envelope, or why the file holds none; nullopt after a failure
+        // to read it (logged; the next pass tries again).
+        auto read_envelope = [&]() -> std::optional<Spool::Loaded> {
+            try {
+                return spool_.load_or_damage(id);
+            } catch (const Error& e) {
+                log::warning("{}: cannot read the envelope: {}", id.str(), e.what());
+                return std::nullopt;
+            }
+        };
         auto claim = spool_.claim(id);
         if (!claim) {
             // Once a runner (run --loop makes many passes a minute).
             if (!gone_reported_.count(id) && spool_.content_gone(id)) {
-                std::optional<std::string> damage;
-                try {
-                    damage = spool_.envelope_damage(id);
-                } catch (const Error& e) {
-                    log::warning("{}: cannot read the envelope: {}", id.str(), e.what());
-                    continue;
-                }
+                auto read = read_envelope();
+                if (!read) continue;
                 // Neither a received file with its trailer nor an envelope:
                 // what a power cut can leave of a receipt it interrupted.
-                if (!damage) {
+                if (!read->damage) {
                     log::warning(
                         "{}: the content (msg/{}) is gone: not delivered; `mta-queue delete {}` removes the envelope",
                         id.str(), id.str(), id.str());
                     gone_reported_.insert(id);
-                } else if (hold_damaged("the file has neither its trailer nor an envelope (" + *damage +
+                } else if (hold_damaged("the file has neither its trailer nor an envelope (" + *read->damage +
                                             "): a power cut during its commit leaves such a file, and so may damage",
                                         "what is left of it is hold/" + id.str() + " in the spool")) {
                     gone_reported_.insert(id);
@@ -519,20 +524,16 @@ std::unique_ptr<QueueRunner::Chunk> QueueRunner::prepare(const std::vector<Queue
                          "`mta-queue cat " + id.str() + "` shows it");
             continue;
         }
-        std::optional<Envelope> env;
-        try {
-            env = spool_.load(id);
-        } catch (const Error& e) {
-            // A file without its envelope (a power cut's, as above, or a
-            // hand's) is held once rather than read again at every pass; a
-            // failure to read it (descriptors, I/O) is tried again.
-            if (e.exit_code() == ex::dataerr)
-                hold_damaged(std::string("its envelope cannot be read: ") + e.what(),
-                             "`mta-queue cat " + id.str() + "` shows its content");
-            else
-                log::warning("{}: cannot read the envelope: {}", id.str(), e.what());
+        auto read = read_envelope();
+        if (!read) continue;
+        if (read->damage) {
+            // A broken envelope (as above, or a hand's) is held once rather
+            // than read again at every pass.
+            hold_damaged("its envelope cannot be read: " + *read->damage,
+                         "`mta-queue cat " + id.str() + "` shows its content");
             continue;
         }
+        std::optional<Envelope>& env = read->envelope;
         if (!env || spool_.is_held(id)) continue;
         auto w = std::make_unique<Work>();
         w->claim = std::move(claim);
@@ -922,7 +923,7 @@ void QueueRunner::finish(Work& w, std::time_t now, PassResult& res) {
 bool QueueRunner::return_to_sender(const QueueId& id) {
     auto claim = spool_.claim(id);
     if (!claim) return false;
-    auto env = spool_.load(id);
+    auto env = spool_.load_or_damage(id).envelope;  // none when damaged
     if (!env) return false;
     std::time_t now = clock::now();
     Work w;

@@ -106,7 +106,7 @@ public:
 
     // Returns a message to its sender now: every pending recipient fails
     // with 5.0.0 and the message is reported and removed. False when the
-    // message is busy (claimed by a pass) or gone.
+    // message is busy (claimed by a pass), gone, or its file damaged.
     bool return_to_sender(const QueueId& id);
 
 private:

@@ -439,14 +439,13 @@ void Spool::release(const QueueId& id) const {
     durable::sync_directory(root_ + "/hold");
 }
 
-std::optional<std::string> Spool::envelope_damage(const QueueId& id) const {
+Spool::Loaded Spool::load_or_damage(const QueueId& id) const {
     try {
-        load(id);
+        return {load(id), std::nullopt};
     } catch (const Error& e) {
         if (e.exit_code() != ex::dataerr) throw;
-        return std::string(e.what());
+        return {std::nullopt, std::string(e.what())};
     }
-    return std::nullopt;
 }
 
 // ---- finding messages ----

@@ -111,11 +111,16 @@ public:
 
     // The envelope (from env/ or hold/); nullopt when the message is gone.
     std::optional<Envelope> load(const QueueId& id) const;
-    // Why the envelope of message id cannot be read, when the file is
-    // damaged (no envelope in it, or a broken one: Error::data); nullopt
-    // when it reads and when the message is gone. A failure to read it
-    // (descriptors, I/O), which a later try may not meet, is thrown.
-    std::optional<std::string> envelope_damage(const QueueId& id) const;
+    // load(), with a damaged file told apart from a failure to read it:
+    // `damage` says why the file holds no readable envelope (none in it, or
+    // a broken one: Error::data), and `envelope` is then empty; both are
+    // empty when the message is gone. A failure to read (descriptors, I/O),
+    // which a later try may not meet, is thrown.
+    struct Loaded {
+        std::optional<Envelope> envelope;
+        std::optional<std::string> damage;
+    };
+    Loaded load_or_damage(const QueueId& id) const;
     // The content (msg/<id> without its trailer), read without a claim, for a stage the runner
     // gave the id. Error (4.3.0) when it cannot be read.
     std::string content(const QueueId& id) const;

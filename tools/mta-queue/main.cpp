@@ -216,7 +216,6 @@ int main(int argc, char** argv) {
         if (*del) return control_exit(delete_message(spool, parse_id(id_arg)), id_arg);
         if (*bounce) {
             QueueId id = parse_id(id_arg);
-            if (spool.envelope_damage(id)) return control_exit(Control::damaged, id_arg);
             QueueRunner runner(spool, q);
             if (runner.return_to_sender(id)) return ex::ok;
             return control_exit(unclaimed(spool, id), id_arg);
