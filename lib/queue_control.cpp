@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace mta {
@@ -35,6 +36,16 @@ std::vector<std::pair<QueueId, bool>> queued(const Spool& s) {
     return out;
 }
 
+// The listing's entry of a queued file in which no envelope can be read.
+DamagedEntry damaged_entry(const Spool& s, const QueueId& id, bool held, std::string damage) {
+    DamagedEntry d{id.str(), held, 0, 0, std::move(damage)};
+    struct stat st;
+    if (::stat(s.path(held ? "hold" : "env", id).c_str(), &st) == 0) {
+        d.size = std::uint64_t(st.st_size);
+        d.modified = st.st_mtime;
+    }
+    return d;
+}
 
 }  // namespace
 
@@ -44,19 +55,27 @@ size_t print_list(const Spool& s, bool json, std::FILE* out) {
     size_t n = 0;
     std::uint64_t bytes = 0;
     for (auto& [id, held] : queued(s)) {
-        std::optional<Envelope> e;
+        Spool::Loaded l;
         try {
-            e = s.load(id);
+            l = s.load_or_damage(id);
         } catch (const Error& err) {
             std::fprintf(stderr, "mta-queue: %s: %s\n", id.str().c_str(), err.what());
             continue;
         }
-        if (!e) continue;  // delivered while we listed
-        std::string text = json ? mailq_json(*e, held) + "\n" : mailq_entry(*e, held);
+        std::string text;
+        if (l.envelope) {
+            text = json ? mailq_json(*l.envelope, held) + "\n" : mailq_entry(*l.envelope, held);
+            bytes += l.envelope->size;
+        } else if (l.damage) {
+            DamagedEntry d = damaged_entry(s, id, held, *l.damage);
+            text = json ? mailq_damaged_json(d) + "\n" : mailq_damaged(d);
+            bytes += d.size;
+        } else {
+            continue;  // delivered while we listed
+        }
         if (!json && n == 0) std::fputs(mailq_header().c_str(), out);
         std::fwrite(text.data(), 1, text.size(), out);
         ++n;
-        bytes += e->size;
     }
     if (!json) std::fputs(n ? mailq_trailer(bytes, n).c_str() : mailq_empty().c_str(), out);
     std::fflush(out);
@@ -223,19 +242,21 @@ size_t make_due_all(const Spool& s, const std::string& domain, std::time_t now, 
 }
 
 std::string queue_stats(const Spool& s, std::time_t now, bool as_json) {
-    size_t total = 0, active = 0, deferred = 0, held = 0, due = 0, rcpts = 0;
+    size_t total = 0, active = 0, deferred = 0, held = 0, due = 0, rcpts = 0, damaged = 0;
     std::uint64_t bytes = 0;
     const std::pair<std::time_t, const char*> buckets[] = {
         {5 * 60, "5m"}, {3600, "1h"}, {4 * 3600, "4h"}, {86400, "1d"}, {5 * 86400, "5d"}, {0, "older"}};
     size_t counts[6] = {0, 0, 0, 0, 0, 0};
     for (auto& id : s.list()) {
-        std::optional<Envelope> e;
+        Spool::Loaded l;
         try {
-            e = s.load(id);
+            l = s.load_or_damage(id);
         } catch (const Error&) {
             continue;
         }
-        if (!e) continue;
+        if (l.damage) ++damaged;
+        if (!l.envelope) continue;
+        const std::optional<Envelope>& e = l.envelope;
         ++total;
         bytes += e->size;
         rcpts += e->count(RcptState::pending);
@@ -261,13 +282,14 @@ std::string queue_stats(const Spool& s, std::time_t now, bool as_json) {
                    .add("due", std::int64_t(due))
                    .add("recipients", std::int64_t(rcpts))
                    .add("bytes", std::int64_t(bytes))
+                   .add("damaged", std::int64_t(damaged))
                    .add_raw("age", ages.str())
                    .str() +
                "\n";
     }
     std::string out = fmt::format(
-        "messages: {}\nactive: {}\ndeferred: {}\nhold: {}\ndue: {}\nrecipients: {}\nbytes: {}\n", total, active,
-        deferred, held, due, rcpts, bytes);
+        "messages: {}\nactive: {}\ndeferred: {}\nhold: {}\ndue: {}\nrecipients: {}\nbytes: {}\ndamaged: {}\n", total,
+        active, deferred, held, due, rcpts, bytes, damaged);
     const char* labels[] = {"age <5m", "age <1h", "age <4h", "age <1d", "age <5d", "age >=5d"};
     for (size_t b = 0; b < 6; ++b) out += fmt::format("{}: {}\n", labels[b], counts[b]);
     return out;

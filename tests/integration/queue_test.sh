@@ -124,6 +124,13 @@ EOF
 check "a file without its envelope is held, not delivered" \
 	sh -c "test -e '$SPOOL/hold/$cut' && test ! -e '$SPOOL/env/$cut' && test \$(grep -c '$cut: to=' '$LOG') = 0"
 check "log: its error, once" test "$(grep -c "$cut: the file has neither its trailer nor an envelope (.*; held, not delivered" "$LOG")" = 1
+"$q" list > "$T/out" 2> "$T/err"
+check "list shows it, held and damaged, with the reason, and nothing on stderr" \
+	sh -c "grep -q '^$cut! .* (damaged)\$' '$T/out' && grep -q '^ *(envelope: .*)\$' '$T/out' && ! grep -q 'queue is empty' '$T/out' && test ! -s '$T/err'"
+"$q" list --json > "$T/out"
+check "list --json shows it, with the reason" \
+	grep -q "\"queue_name\":\"hold\",\"queue_id\":\"$cut\",\"message_size\":[0-9]*,\"modified\":[0-9]*,\"damaged\":\"envelope: " "$T/out"
+check "stats counts it as damaged" sh -c "'$q' stats | grep -qx 'damaged: 1'"
 "$q" release "$cut" 2> "$T/err"
 check "release of it: 65, says it is damaged" sh -c "test $? = 65 && grep -q 'is damaged' '$T/err'"
 "$q" delete "$cut"

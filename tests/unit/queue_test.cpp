@@ -294,6 +294,19 @@ TEST_CASE("mailq format: Postfix's columns, hold mark, reasons, trailer", "[queu
     CHECK(j.find("carol") == std::string::npos);  // delivered recipients are not listed
 }
 
+TEST_CASE("mailq format: a damaged file by its size and time, with the reason", "[queue]") {
+    setenv("TZ", "UTC", 1);
+    tzset();
+    DamagedEntry d{"1K0VPRXV27BWTSSBMH9", true, 1734, 1700000000, "envelope: not an mta-envelope 1 file"};
+    CHECK(mailq_damaged(d) == "1K0VPRXV27BWTSSBMH9!    1734 Tue Nov 14 22:13:20  (damaged)\n" + std::string(38, ' ') +
+                                  "(envelope: not an mta-envelope 1 file)\n\n");
+    CHECK(mailq_damaged_json(d) ==
+          "{\"queue_name\":\"hold\",\"queue_id\":\"1K0VPRXV27BWTSSBMH9\",\"message_size\":1734,"
+          "\"modified\":1700000000,\"damaged\":\"envelope: not an mta-envelope 1 file\"}");
+    d.held = false;
+    CHECK(mailq_damaged(d).starts_with("1K0VPRXV27BWTSSBMH9     1734"));
+}
+
 TEST_CASE("grouping: local and remote recipients by route across messages, batches", "[queue]") {
     std::map<std::string, Route> routes;
     routes["local.test"] = parse_route("domain=local.test kind=local");
