@@ -102,6 +102,17 @@ std::string serialize(const Envelope& e) {
     return out;
 }
 
+namespace {
+
+Error not_an_envelope() { return Error::data("envelope: not an mta-envelope 1 file"); }
+
+}  // namespace
+
+void check_envelope_start(std::string_view head) {
+    std::string_view first = head.substr(0, magic.size() + 1);
+    if (first.size() > magic.size() && first != std::string(magic) + "\n") throw not_an_envelope();
+}
+
 Envelope parse_envelope(std::string_view text) {
     Envelope e;
     bool first = true, ended = false;
@@ -113,7 +124,7 @@ Envelope parse_envelope(std::string_view text) {
         text.remove_prefix(nl + 1);
         if (ended) throw Error::data("envelope: data after end");
         if (first) {
-            if (l != magic) throw Error::data("envelope: not an mta-envelope 1 file");
+            if (l != magic) throw not_an_envelope();
             first = false;
             continue;
         }

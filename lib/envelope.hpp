@@ -64,6 +64,10 @@ struct Envelope {
 std::string serialize(const Envelope& e);
 // Throws Error (data) on a malformed envelope.
 Envelope parse_envelope(std::string_view text);
+// Throws parse_envelope()'s Error when the first line of head, the start
+// of a file, is not an envelope's, so that a large file that holds none
+// need not be read whole to tell; a head shorter than that line passes.
+void check_envelope_start(std::string_view head);
 
 // Replaces CR, LF and NUL with spaces: values in the envelope are one line.
 std::string one_line(std::string_view s);

@@ -150,13 +150,18 @@ constexpr size_t first_read = 4096;
 struct Start {
     std::optional<std::string> whole;
     std::uint64_t size = 0;
+    std::string head;  // of a larger file, its first read
 };
 Start read_start(int fd, const std::string& what) {
-    Start s{read_range(fd, 0, what, first_read), 0};
+    Start s{read_range(fd, 0, what, first_read), 0, {}};
     if (s.whole->size() == first_read) {
         s.size = file_size(fd, what);
-        if (s.size > small_file) s.whole.reset();
-        else s.whole = read_range(fd, 0, what);  // into one buffer, sized once
+        if (s.size > small_file) {
+            s.head = std::move(*s.whole);
+            s.whole.reset();
+        } else {
+            s.whole = read_range(fd, 0, what);  // into one buffer, sized once
+        }
     }
     if (s.whole) s.size = s.whole->size();
     return s;
@@ -210,6 +215,9 @@ Envelope read_envelope(int fd, const QueueId& id, const std::string& what) {
     }
     // A larger file: only the trailer is read, the envelope and the footer.
     if (auto t = trailer_of(fd, s.size, id, what)) return std::move(t->second);
+    // Else an envelope of its own (of many recipients), or a file without
+    // one (a power cut took its trailer), which its first line tells.
+    check_envelope_start(s.head);
     return parse_envelope(read_range(fd, 0, what));
 }
 

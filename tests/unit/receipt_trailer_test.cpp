@@ -135,9 +135,36 @@ TEST_CASE("envelope and content files are read in either form", "[spool][receipt
         CHECK(receipt_trailer::read_content(fd, *e.id, p) == content);
         ::close(fd);
     }
+    // Content without its trailer is told by its first line (exit 65).
     int fd = open_ro(bare);
-    CHECK_THROWS_AS(receipt_trailer::read_envelope(fd, *e.id, bare), Error);
+    try {
+        receipt_trailer::read_envelope(fd, *e.id, bare);
+        FAIL("read an envelope from content alone");
+    } catch (const Error& err) {
+        CHECK(std::string(err.what()) == "envelope: not an mta-envelope 1 file");
+        CHECK(err.exit_code() == ex::dataerr);
+    }
     ::close(fd);
+    // An envelope of its own larger than a small file is read whole.
+    Envelope many = sample(content.size());
+    for (int i = 0; i < 3000; ++i) {
+        many.recipients.emplace_back();
+        many.recipients.back().address = Address::parse("r" + std::to_string(i) + "@example.net", {});
+    }
+    std::string large = write_temp(d, "large", serialize(many));
+    REQUIRE(serialize(many).size() > 65536);
+    fd = open_ro(large);
+    CHECK(receipt_trailer::read_envelope(fd, *many.id, large).recipients.size() == 3001);
+    ::close(fd);
+}
+
+TEST_CASE("check_envelope_start judges a file's first line only", "[spool][receipt]") {
+    CHECK_NOTHROW(check_envelope_start("mta-envelope 1\nid x\n"));
+    CHECK_NOTHROW(check_envelope_start("mta-env"));  // too short to tell
+    CHECK_NOTHROW(check_envelope_start(""));
+    CHECK_THROWS_AS(check_envelope_start("Subject: hello\n\nbody\n"), Error);
+    CHECK_THROWS_AS(check_envelope_start("mta-envelope 10\n"), Error);
+    CHECK_THROWS_AS(check_envelope_start("mta-envelope 1 \n"), Error);
 }
 
 TEST_CASE("files around the sizes of the first read and of a small file read the same", "[spool][receipt]") {
