@@ -4,6 +4,7 @@
 #include "clock.hpp"
 #include "durable.hpp"
 #include "envelope.hpp"
+#include "filesystem_sync.hpp"
 #include "lmtp_client.hpp"
 #include "log.hpp"
 #include "maildir.hpp"
@@ -451,9 +452,10 @@ size_t group_files() { return descriptors_share(4, 256); }
 constexpr std::chrono::duration<double> group_time = std::chrono::seconds(1);
 constexpr double first_maildir_cost = 0.002;  // seconds a delivery, until one group is timed
 
-// Maildir deliveries whose files are written before any is synced: their
-// fsyncs then run at once (durable::sync_each), so that a group waits for
-// the disk once per this many messages rather than once per message. Each
+// Maildir deliveries whose files are written before any is synced: they
+// are then made durable together (durable::sync_group: one syncfs, or
+// their fsyncs at once), so that a group waits for the disk once per this
+// many messages rather than once per message. Each
 // holds three descriptors (the file, tmp/ and new/) until it is linked.
 // At most 16, and no more than a quarter of the descriptors this process
 // may have (group_files() holds another quarter).
@@ -461,9 +463,10 @@ size_t maildir_files_at_once() { return descriptors_share(4 * 3, 16); }
 
 // Makes a batch group's Maildir deliveries: one child per owner (run_as)
 // makes that owner's, in order, maildir_files_at_once() at a time, and then
-// syncs the new/ of each Maildir it delivered to, once: a delivery counts
-// only when its new/ is synced.
-std::vector<Status> make_maildir_deliveries(const std::vector<MaildirTask>& tasks, const std::string& hostname) {
+// syncs the new/ of each Maildir it delivered to, once (all together): a
+// delivery counts only when its new/ is synced.
+std::vector<Status> make_maildir_deliveries(const std::vector<MaildirTask>& tasks, const std::string& hostname,
+                                            durable::GroupSync how) {
     std::vector<Status> out(tasks.size());
     std::map<std::tuple<uid_t, gid_t, std::string>, std::vector<size_t>> by_owner;
     for (size_t i = 0; i < tasks.size(); ++i) {
@@ -497,7 +500,7 @@ std::vector<Status> make_maildir_deliveries(const std::vector<MaildirTask>& task
                 Status synced = guarded([&] {
                     std::vector<durable::SyncTarget> targets;
                     for (auto& w : written) targets.push_back(w.second->target());
-                    sync_errors = durable::sync_each(targets);
+                    sync_errors = durable::sync_group(targets, how);
                     return Status::ok();
                 });
                 for (size_t j = 0; j < written.size(); ++j) {
@@ -516,14 +519,32 @@ std::vector<Status> make_maildir_deliveries(const std::vector<MaildirTask>& task
                     if (s[k].is_ok()) delivered[tasks[idx[k]].maildir].push_back(k);
                 }
             }
-            for (auto& [dir_name, pos] : delivered) {
-                const std::string& dir = dir_name;  // not a structured binding: the lambda captures it
-                Status synced = guarded([&] {
-                    maildir::sync_new(dir);
+            // The new/ of each Maildir delivered to, opened (those that
+            // cannot be fail their deliveries), then synced together.
+            std::vector<maildir::NewDirectory> news;
+            std::vector<durable::SyncTarget> targets;
+            std::vector<const std::vector<size_t>*> of_target;
+            for (auto& entry : delivered) {  // not a structured binding: the lambda captures it
+                const std::string& dir = entry.first;
+                const std::vector<size_t>& pos = entry.second;
+                Status opened = guarded([&] {
+                    news.push_back(maildir::open_new(dir));
+                    targets.push_back(news.back().target());
+                    of_target.push_back(&pos);
                     return Status::ok();
                 });
-                if (!synced.is_ok())
-                    for (size_t j : pos) s[j] = synced;
+                if (!opened.is_ok())
+                    for (size_t j : pos) s[j] = opened;
+            }
+            std::vector<std::optional<Error>> sync_errors;
+            Status synced = guarded([&] {
+                sync_errors = durable::sync_group(targets, how);
+                return Status::ok();
+            });
+            for (size_t t = 0; t < targets.size(); ++t) {
+                Status failed = !synced.is_ok() ? synced : sync_errors[t] ? sync_errors[t]->status() : Status::ok();
+                if (!failed.is_ok())
+                    for (size_t j : *of_target[t]) s[j] = failed;
             }
             return s;
         });
@@ -740,7 +761,7 @@ void deliver_batch(const Options& o, const Spool& spool, const std::vector<Batch
     const size_t most_files = group_files();
     auto finish_group = [&] {
         auto t0 = steady::now();
-        auto made = make_maildir_deliveries(tasks.list, o.resolver.hostname);
+        auto made = make_maildir_deliveries(tasks.list, o.resolver.hostname, o.maildir_sync);
         if (!made.empty())
             maildir_cost = std::chrono::duration<double>(steady::now() - t0).count() / double(made.size());
         std::time_t now = clock::now();

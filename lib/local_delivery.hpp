@@ -17,6 +17,7 @@
 #pragma once
 
 #include "batch_job.hpp"
+#include "filesystem_sync.hpp"
 #include "local_resolver.hpp"
 #include "mbox.hpp"
 #include "queue_id.hpp"
@@ -38,6 +39,8 @@ struct Options {
     mbox::Options mbox;
     int command_timeout = 600;  // seconds
     int lmtp_timeout = 300;     // seconds
+    // How a batch group's Maildir files and new/ are made durable.
+    durable::GroupSync maildir_sync = durable::GroupSync::filesystem;
 };
 
 struct Message {

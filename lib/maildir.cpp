@@ -209,11 +209,10 @@ std::string deliver(const std::string& dir, std::string_view prefix, int message
     return deliver_from(dir, prefix, {}, message_fd, message_size, hostname);
 }
 
-void sync_new(const std::string& dir_in) {
+NewDirectory open_new(const std::string& dir_in) {
     std::string dir = without_trailing_slashes(dir_in);
     durable::Fd md = open_dir(AT_FDCWD, dir, dir, false);
-    durable::Fd nw = open_dir(md.get(), "new", dir + "/new", false);
-    durable::sync(nw.get(), dir + "/new");
+    return {open_dir(md.get(), "new", dir + "/new", false), dir + "/new"};
 }
 
 }  // namespace mta::maildir

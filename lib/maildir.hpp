@@ -91,8 +91,13 @@ private:
     bool committed_ = false;
 };
 
-// fsync of dir/new, opened as deliver() opens it (no symbolic links, the
-// effective uid's own). Throws Error (temporary).
-void sync_new(const std::string& dir);
+// dir/new, opened as deliver() opens it (no symbolic links, the effective
+// uid's own), to be synced. Throws Error (temporary).
+struct NewDirectory {
+    durable::Fd fd;
+    std::string path;
+    durable::SyncTarget target() const { return {fd.get(), path}; }
+};
+NewDirectory open_new(const std::string& dir);
 
 }  // namespace mta::maildir

@@ -1,5 +1,6 @@
 #include "clock.hpp"
 #include "durable.hpp"
+#include "filesystem_sync.hpp"
 #include "queue_control.hpp"
 #include "spool.hpp"
 #include "status.hpp"
@@ -531,6 +532,53 @@ TEST_CASE("sync_together makes files and directories durable at once, and report
     // A real failure in one of the threads (not a file descriptor).
     CHECK_THROWS_AS(durable::sync_together({{fa.get(), a}, {999999, "bad"}}), Error);
     CHECK_THROWS_AS(durable::sync_together({{-1, t.path + "/missing"}}), Error);
+}
+
+TEST_CASE("syncfs pays on Linux 5.8 or later with little unwritten", "[durable]") {
+    const std::string meminfo = "MemTotal:        4012345 kB\nDirty:              36 kB\nWriteback:           4 kB\n"
+                                "WritebackTmp:        0 kB\n";
+    const std::uint64_t budget = 16 << 20;
+    CHECK(durable::syncfs_pays(meminfo, "6.1.0-13-amd64", budget));
+    CHECK(durable::syncfs_pays(meminfo, "5.8.0", budget));
+    CHECK(durable::syncfs_pays(meminfo, "5.10.0-30-amd64", budget));
+    CHECK_FALSE(durable::syncfs_pays(meminfo, "5.7.19", budget));  // errors not reported
+    CHECK_FALSE(durable::syncfs_pays(meminfo, "4.19.0-26-amd64", budget));
+    CHECK_FALSE(durable::syncfs_pays(meminfo, "", budget));
+    CHECK_FALSE(durable::syncfs_pays(meminfo, "linux", budget));
+    CHECK(durable::syncfs_pays(meminfo, "6.1.0", 40 * 1024));  // 36 + 4 kB
+    CHECK_FALSE(durable::syncfs_pays(meminfo, "6.1.0", 40 * 1024 - 1));
+    CHECK_FALSE(durable::syncfs_pays("MemTotal: 1 kB\nDirty: 20000 kB\nWriteback: 0 kB\n", "6.1.0", budget));
+    CHECK_FALSE(durable::syncfs_pays("Dirty: 1 kB\n", "6.1.0", budget));  // Writeback missing
+    CHECK_FALSE(durable::syncfs_pays("", "6.1.0", budget));
+}
+
+TEST_CASE("sync_group: one syncfs where it pays, else or after its failure an fsync each", "[durable]") {
+    TwoFiles f;
+    auto& [t, a, b, fa, fb] = f;
+    const std::vector<durable::SyncTarget> targets = {{fa.get(), a}, {fb.get(), b}};
+    const std::uint64_t any = ~std::uint64_t(0);
+    const bool modern = durable::syncfs_pays(any);  // Linux 5.8 or later
+    durable::reset_steps();
+    auto e = durable::sync_group(targets, durable::GroupSync::filesystem, any);
+    CHECK(e.size() == 2);
+    CHECK((!e[0] && !e[1]));
+    CHECK(durable::steps_taken() == (modern ? 1 : 2));  // both files are on one file system
+    durable::reset_steps();
+    e = durable::sync_group(targets, durable::GroupSync::file, any);
+    CHECK((!e[0] && !e[1]));
+    CHECK(durable::steps_taken() == 2);
+    // A failed syncfs: each file is synced after it.
+    if (modern) {
+        durable::reset_steps();
+        durable::set_fail_at(1, EIO);
+        e = durable::sync_group(targets, durable::GroupSync::filesystem, any);
+        durable::set_fail_at(0, 0);
+        CHECK((!e[0] && !e[1]));
+        CHECK(durable::steps_taken() == 3);
+    }
+    // A target that is not open: each alone, and only it fails.
+    e = durable::sync_group({{fa.get(), a}, {-1, t.path + "/missing"}}, durable::GroupSync::filesystem, any);
+    CHECK((!e[0] && e[1]));
 }
 
 TEST_CASE("sync_each: each target fails alone", "[durable]") {

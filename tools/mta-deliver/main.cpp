@@ -64,6 +64,11 @@ int main(int argc, char** argv) {
     app.add_option("--lock-timeout", o.mbox.lock_timeout, "seconds to wait for an mbox lock")->capture_default_str();
     app.add_option("--command-timeout", o.command_timeout, "seconds a command may run")->capture_default_str();
     app.add_option("--lmtp-timeout", o.lmtp_timeout, "seconds to wait for an LMTP server")->capture_default_str();
+    std::string maildir_sync = "filesystem";
+    app.add_option("--maildir-sync", maildir_sync,
+                   "how a batch's Maildir files are made durable: filesystem (one syncfs where it pays) or file")
+        ->check(cli::IsMember({"filesystem", "file"}))
+        ->capture_default_str();
     config::attach(app, "mta-deliver", common);
     if (auto rc = app.parse_command_line(argc, argv)) return *rc;
 
@@ -79,6 +84,7 @@ int main(int argc, char** argv) {
         o.resolver.local_domains = config::local_domains(common);
         o.resolver.hostname = common.hostname;
         o.spool = common.spool;
+        o.maildir_sync = maildir_sync == "file" ? durable::GroupSync::file : durable::GroupSync::filesystem;
 
         // Results are printed as soon as they count (a batch's a group at
         // a time, in one write), so that a batch cut short still reports
