@@ -16,8 +16,8 @@
 // is listed with its file's size and modification time, "(damaged)" for a
 // sender, and why below:
 //
-//   01JD5R4Q7M0000ABCDE!   1734 Sun Nov 22 13:40:00  (damaged)
-//                      (envelope: not an mta-envelope 1 file)
+//   01JD5R4Q7M0000ABCDE!    1734 Sun Nov 22 13:40:00  (damaged)
+//                                         (envelope: not an mta-envelope 1 file)
 #pragma once
 
 #include "envelope.hpp"

@@ -36,15 +36,12 @@ std::vector<std::pair<QueueId, bool>> queued(const Spool& s) {
     return out;
 }
 
-// The listing's entry of a queued file in which no envelope can be read.
-DamagedEntry damaged_entry(const Spool& s, const QueueId& id, bool held, std::string damage) {
-    DamagedEntry d{id.str(), held, 0, 0, std::move(damage)};
+// The listing's entry of a queued file in which no envelope can be read;
+// none when the file is gone (removed, or moved to or from hold/).
+std::optional<DamagedEntry> damaged_entry(const Spool& s, const QueueId& id, bool held, std::string damage) {
     struct stat st;
-    if (::stat(s.path(held ? "hold" : "env", id).c_str(), &st) == 0) {
-        d.size = std::uint64_t(st.st_size);
-        d.modified = st.st_mtime;
-    }
-    return d;
+    if (::stat(s.path(held ? "hold" : "env", id).c_str(), &st) != 0) return std::nullopt;
+    return DamagedEntry{id.str(), held, std::uint64_t(st.st_size), st.st_mtime, std::move(damage)};
 }
 
 }  // namespace
@@ -66,10 +63,9 @@ size_t print_list(const Spool& s, bool json, std::FILE* out) {
         if (l.envelope) {
             text = json ? mailq_json(*l.envelope, held) + "\n" : mailq_entry(*l.envelope, held);
             bytes += l.envelope->size;
-        } else if (l.damage) {
-            DamagedEntry d = damaged_entry(s, id, held, *l.damage);
-            text = json ? mailq_damaged_json(d) + "\n" : mailq_damaged(d);
-            bytes += d.size;
+        } else if (auto d = l.damage ? damaged_entry(s, id, held, *l.damage) : std::nullopt) {
+            text = json ? mailq_damaged_json(*d) + "\n" : mailq_damaged(*d);
+            bytes += d->size;
         } else {
             continue;  // delivered while we listed
         }
