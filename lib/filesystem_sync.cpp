@@ -3,7 +3,9 @@
 #include <cerrno>
 #include <charconv>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -30,19 +32,33 @@ std::optional<std::uint64_t> meminfo_octets(std::string_view meminfo, std::strin
         line.remove_prefix(key.size() + 1);
         while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
         auto n = number(line);
-        if (!n) return std::nullopt;
-        return line == " kB" ? *n * 1024 : *n;
+        if (!n || line != " kB") return std::nullopt;
+        return *n * 1024;
     }
     return std::nullopt;
 }
 
-// Linux 5.8 or later: syncfs reports write-back errors.
+// Linux 5.17 or later: syncfs reports the file system's failures too.
 bool reports_errors(std::string_view release) {
     auto major = number(release);
     if (!major || release.empty() || release.front() != '.') return false;
     release.remove_prefix(1);
     auto minor = number(release);
-    return minor && (*major > 5 || (*major == 5 && *minor >= 8));
+    return minor && (*major > 5 || (*major == 5 && *minor >= 17));
+}
+
+// File systems whose syncfs writes and waits for all they hold.
+bool syncfs_is_whole(int fd) {
+    struct statfs fs;
+    if (::fstatfs(fd, &fs) != 0) return false;
+    switch (static_cast<unsigned long>(fs.f_type)) {
+    case EXT4_SUPER_MAGIC:  // also ext2 and ext3
+    case XFS_SUPER_MAGIC:
+    case BTRFS_SUPER_MAGIC:
+        return true;
+    default:
+        return false;
+    }
 }
 
 std::string read_meminfo() {
@@ -64,29 +80,6 @@ const std::string& kernel_release() {
     return release;
 }
 
-// One syncfs per file system of the targets; false when a target is not
-// an open descriptor or a syncfs failed.
-bool sync_filesystems(const std::vector<SyncTarget>& targets) {
-    std::vector<std::pair<dev_t, size_t>> systems;  // a file system and its first target
-    for (size_t k = 0; k < targets.size(); ++k) {
-        struct stat st;
-        if (targets[k].fd < 0 || ::fstat(targets[k].fd, &st) != 0) return false;
-        bool seen = false;
-        for (auto& s : systems) seen = seen || s.first == st.st_dev;
-        if (!seen) systems.emplace_back(st.st_dev, k);
-    }
-    for (auto& s : systems) {
-        const SyncTarget& t = targets[s.second];
-        try {
-            fault_point("syncfs", t.what);
-        } catch (const Error&) {
-            return false;
-        }
-        if (::syncfs(t.fd) != 0) return false;
-    }
-    return true;
-}
-
 }  // namespace
 
 bool syncfs_pays(std::string_view meminfo, std::string_view release, std::uint64_t budget) {
@@ -103,9 +96,35 @@ bool syncfs_pays(std::uint64_t budget) {
 
 std::vector<std::optional<Error>> sync_group(const std::vector<SyncTarget>& targets, GroupSync how,
                                              std::uint64_t budget) {
-    if (how == GroupSync::filesystem && !targets.empty() && syncfs_pays(budget) && sync_filesystems(targets))
-        return std::vector<std::optional<Error>>(targets.size());
-    return sync_each(targets);
+    if (how != GroupSync::filesystem || targets.empty() || !syncfs_pays(budget)) return sync_each(targets);
+    // The file systems of the targets, each with the targets on it.
+    std::vector<std::pair<dev_t, std::vector<size_t>>> systems;
+    for (size_t k = 0; k < targets.size(); ++k) {
+        struct stat st;
+        if (targets[k].fd < 0 || ::fstat(targets[k].fd, &st) != 0) return sync_each(targets);
+        auto s = systems.begin();
+        while (s != systems.end() && s->first != st.st_dev) ++s;
+        if (s == systems.end()) {
+            if (!syncfs_is_whole(targets[k].fd)) return sync_each(targets);
+            s = systems.insert(s, {st.st_dev, {}});
+        }
+        s->second.push_back(k);
+    }
+    std::vector<std::optional<Error>> out(targets.size());
+    for (auto& [dev, on] : systems) {
+        const SyncTarget& t = targets[on.front()];
+        std::optional<Error> failed;
+        try {
+            fault_point("syncfs", t.what);
+            if (::syncfs(t.fd) != 0) throw Error::system("syncfs " + t.what, errno);
+            if (::fsync(t.fd) != 0) throw Error::system("fsync " + t.what, errno);
+        } catch (const Error& e) {
+            failed = e;
+        }
+        if (failed)
+            for (size_t k : on) out[k] = failed;
+    }
+    return out;
 }
 
 }  // namespace mta::durable

@@ -5,14 +5,24 @@
 // holds its name, and ends with a flush of the disk's cache; a group of 16
 // Maildir deliveries took 16 of them (at once, durable::sync_each) and
 // then one of new/. A syncfs writes everything the file system holds
-// unwritten and flushes once. Two things keep it from replacing fsync
-// everywhere: it writes what other programs left unwritten too (a
-// delivery would wait for a backup's gigabytes), and it reports a failed
-// write-back only from Linux 5.8 on. So it is taken only where it pays:
-// on Linux 5.8 or later, while the whole system holds at most `budget`
-// octets unwritten (Dirty and Writeback in /proc/meminfo), and with every
-// target open; otherwise, or when it fails, each target is fsynced as
-// sync_each() does, which also tells which one failed.
+// unwritten, and one fsync after it, of a file it has just written, adds
+// the cache flush that comes after all of those writes (ext4 without a
+// journal writes its inode tables after the flush of its syncfs).
+//
+// It is taken only where that is as safe as the fsyncs and cheap:
+//   - Linux 5.17 or later: syncfs reports a failed write-back of any file
+//     since its descriptor was opened from 5.8, and the file system's own
+//     failures (a journal commit) from 5.17;
+//   - ext2/3/4, XFS or btrfs (statfs), whose syncfs writes and waits for
+//     everything, unlike FUSE or NFS, where only fsync reaches the server;
+//   - the whole system holds at most `budget` octets unwritten (Dirty and
+//     Writeback in /proc/meminfo), so that a delivery does not wait for
+//     another program's writes (a backup's gigabytes);
+//   - every target is an open descriptor, opened before what it is to make
+//     durable was written.
+// Otherwise each target is fsynced as sync_each() does. A failed syncfs
+// (or the fsync after it) fails every target on that file system: after
+// it, an fsync of each could not tell which one the failure was.
 #pragma once
 
 #include "durable.hpp"
@@ -34,7 +44,7 @@ enum class GroupSync {
 constexpr std::uint64_t syncfs_budget = 16 << 20;
 
 // Whether a syncfs pays now, from the texts of /proc/meminfo and of the
-// kernel's release (uname -r): Linux 5.8 or later, and Dirty plus
+// kernel's release (uname -r): Linux 5.17 or later, and Dirty plus
 // Writeback at most budget octets. False when either cannot be read.
 bool syncfs_pays(std::string_view meminfo, std::string_view kernel_release, std::uint64_t budget);
 // The same, for this system now.
@@ -42,8 +52,8 @@ bool syncfs_pays(std::uint64_t budget = syncfs_budget);
 
 // Makes every target durable, as sync_each(): for each, nullopt when it
 // is durable, else why not. With GroupSync::filesystem, where a syncfs
-// pays (within budget) and every target is an open descriptor, one syncfs
-// per file system (fault point "syncfs"); when that fails, sync_each().
+// pays (within budget), one syncfs and one fsync per file system (fault
+// point "syncfs"), else sync_each().
 std::vector<std::optional<Error>> sync_group(const std::vector<SyncTarget>& targets, GroupSync how,
                                              std::uint64_t budget = syncfs_budget);
 

@@ -461,10 +461,67 @@ constexpr double first_maildir_cost = 0.002;  // seconds a delivery, until one g
 // may have (group_files() holds another quarter).
 size_t maildir_files_at_once() { return descriptors_share(4 * 3, 16); }
 
+// durable::sync_group() of targets, as a status each (ok when durable).
+std::vector<Status> sync_statuses(const std::vector<durable::SyncTarget>& targets, durable::GroupSync how) {
+    std::vector<std::optional<Error>> errors;
+    Status all = guarded([&] {
+        errors = durable::sync_group(targets, how);
+        return Status::ok();
+    });
+    std::vector<Status> out(targets.size(), all);
+    if (all.is_ok())
+        for (size_t t = 0; t < targets.size(); ++t)
+            if (errors[t]) out[t] = errors[t]->status();
+    return out;
+}
+
+// The new/ directories that a child holds open at once (LinkedMaildirs):
+// a quarter of the descriptors this process may have, at most 256.
+size_t maildirs_at_once() { return descriptors_share(4, 256); }
+
+// The new/ of each Maildir that a child links deliveries into, held open
+// from before the first link there (PendingDelivery::new_directory: a
+// syncfs through it reports any write that failed since), with the
+// positions of those deliveries. sync() makes them durable together and
+// fails the deliveries of a new/ that could not be; it runs at the end,
+// and whenever maildirs_at_once() are held.
+class LinkedMaildirs {
+public:
+    LinkedMaildirs(std::vector<Status>& s, durable::GroupSync how) : s_(s), how_(how) {}
+    // Before d is linked into maildir.
+    void before_link(const std::string& maildir, const maildir::PendingDelivery& d) {
+        if (held_.count(maildir)) return;
+        if (held_.size() >= maildirs_at_once()) sync();
+        held_.emplace(maildir, Held{d.new_directory(), {}});
+    }
+    void linked(const std::string& maildir, size_t position) { held_.at(maildir).positions.push_back(position); }
+    void sync() {
+        std::vector<durable::SyncTarget> targets;
+        for (auto& h : held_) targets.push_back(h.second.dir.target());
+        std::vector<Status> synced = sync_statuses(targets, how_);
+        size_t t = 0;
+        for (auto& h : held_) {
+            if (!synced[t].is_ok())
+                for (size_t j : h.second.positions) s_[j] = synced[t];
+            ++t;
+        }
+        held_.clear();
+    }
+
+private:
+    struct Held {
+        maildir::PendingDelivery::NewDirectory dir;
+        std::vector<size_t> positions;  // in s_
+    };
+    std::vector<Status>& s_;
+    durable::GroupSync how_;
+    std::map<std::string, Held> held_;
+};
+
 // Makes a batch group's Maildir deliveries: one child per owner (run_as)
 // makes that owner's, in order, maildir_files_at_once() at a time, and then
-// syncs the new/ of each Maildir it delivered to, once (all together): a
-// delivery counts only when its new/ is synced.
+// syncs the new/ of the Maildirs it delivered to, together
+// (LinkedMaildirs): a delivery counts only when its new/ is synced.
 std::vector<Status> make_maildir_deliveries(const std::vector<MaildirTask>& tasks, const std::string& hostname,
                                             durable::GroupSync how) {
     std::vector<Status> out(tasks.size());
@@ -477,7 +534,7 @@ std::vector<Status> make_maildir_deliveries(const std::vector<MaildirTask>& task
         const std::vector<size_t>& idx = entry.second;  // not a structured binding: lambdas capture it
         auto made = run_as(tasks[idx[0]].owner, idx.size(), [&] {
             std::vector<Status> s(idx.size());
-            std::map<std::string, std::vector<size_t>> delivered;  // Maildir → positions in s
+            LinkedMaildirs linked(s, how);
             const size_t at_once = maildir_files_at_once();
             for (size_t from = 0; from < idx.size(); from += at_once) {
                 size_t to = std::min(idx.size(), from + at_once);
@@ -494,58 +551,25 @@ std::vector<Status> make_maildir_deliveries(const std::vector<MaildirTask>& task
                         return Status::ok();
                     });
                 }
-                // A file whose fsync failed is not linked into new/ (it is
-                // tried again later); the others of the chunk are.
-                std::vector<std::optional<Error>> sync_errors;
-                Status synced = guarded([&] {
-                    std::vector<durable::SyncTarget> targets;
-                    for (auto& w : written) targets.push_back(w.second->target());
-                    sync_errors = durable::sync_group(targets, how);
-                    return Status::ok();
-                });
+                // A file that could not be made durable is not linked into
+                // new/ (it is tried again later); the others of the chunk are.
+                std::vector<durable::SyncTarget> targets;
+                for (auto& w : written) targets.push_back(w.second->target());
+                std::vector<Status> synced = sync_statuses(targets, how);
                 for (size_t j = 0; j < written.size(); ++j) {
                     size_t k = written[j].first;  // not a structured binding: the lambda captures it
                     auto& d = written[j].second;
-                    if (!synced.is_ok())
-                        s[k] = synced;
-                    else if (sync_errors[j])
-                        s[k] = sync_errors[j]->status();
-                    else
-                        s[k] = guarded([&] {
-                            d->commit();
-                            return Status::ok("delivered to maildir " + tasks[idx[k]].maildir);
-                        });
+                    const std::string& maildir = tasks[idx[k]].maildir;
+                    s[k] = !synced[j].is_ok() ? synced[j] : guarded([&] {
+                        linked.before_link(maildir, *d);
+                        d->commit();
+                        return Status::ok("delivered to maildir " + maildir);
+                    });
                     d.reset();
-                    if (s[k].is_ok()) delivered[tasks[idx[k]].maildir].push_back(k);
+                    if (s[k].is_ok()) linked.linked(maildir, k);
                 }
             }
-            // The new/ of each Maildir delivered to, opened (those that
-            // cannot be fail their deliveries), then synced together.
-            std::vector<maildir::NewDirectory> news;
-            std::vector<durable::SyncTarget> targets;
-            std::vector<const std::vector<size_t>*> of_target;
-            for (auto& entry : delivered) {  // not a structured binding: the lambda captures it
-                const std::string& dir = entry.first;
-                const std::vector<size_t>& pos = entry.second;
-                Status opened = guarded([&] {
-                    news.push_back(maildir::open_new(dir));
-                    targets.push_back(news.back().target());
-                    of_target.push_back(&pos);
-                    return Status::ok();
-                });
-                if (!opened.is_ok())
-                    for (size_t j : pos) s[j] = opened;
-            }
-            std::vector<std::optional<Error>> sync_errors;
-            Status synced = guarded([&] {
-                sync_errors = durable::sync_group(targets, how);
-                return Status::ok();
-            });
-            for (size_t t = 0; t < targets.size(); ++t) {
-                Status failed = !synced.is_ok() ? synced : sync_errors[t] ? sync_errors[t]->status() : Status::ok();
-                if (!failed.is_ok())
-                    for (size_t j : *of_target[t]) s[j] = failed;
-            }
+            linked.sync();
             return s;
         });
         for (size_t j = 0; j < idx.size(); ++j) out[idx[j]] = made[j];

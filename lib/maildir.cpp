@@ -184,6 +184,12 @@ std::string PendingDelivery::commit() {
 
 void PendingDelivery::sync_new() const { durable::sync(new_.get(), dir_ + "/new"); }
 
+PendingDelivery::NewDirectory PendingDelivery::new_directory() const {
+    int fd = ::fcntl(new_.get(), F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) throw Error::system("dup " + dir_ + "/new", errno);
+    return {durable::Fd(fd), dir_ + "/new"};
+}
+
 namespace {
 
 // A delivery of prefix and then the message: `message`, or when
@@ -207,12 +213,6 @@ std::string deliver(const std::string& dir, std::string_view prefix, std::string
 std::string deliver(const std::string& dir, std::string_view prefix, int message_fd, std::uint64_t message_size,
                     const std::string& hostname) {
     return deliver_from(dir, prefix, {}, message_fd, message_size, hostname);
-}
-
-NewDirectory open_new(const std::string& dir_in) {
-    std::string dir = without_trailing_slashes(dir_in);
-    durable::Fd md = open_dir(AT_FDCWD, dir, dir, false);
-    return {open_dir(md.get(), "new", dir + "/new", false), dir + "/new"};
 }
 
 }  // namespace mta::maildir

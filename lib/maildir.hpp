@@ -83,6 +83,14 @@ public:
     durable::SyncTarget target() const { return {fd_.get(), tmp_path_}; }
     std::string commit();   // the file's path in new/
     void sync_new() const;  // fsync of new/
+    // new/, as this delivery opened it before writing (a second
+    // descriptor), to be synced after commit() by whoever keeps it.
+    struct NewDirectory {
+        durable::Fd fd;
+        std::string path;
+        durable::SyncTarget target() const { return {fd.get(), path}; }
+    };
+    NewDirectory new_directory() const;
 
 private:
     std::string dir_, name_, tmp_path_;
@@ -90,14 +98,5 @@ private:
     VirtualSize size_;
     bool committed_ = false;
 };
-
-// dir/new, opened as deliver() opens it (no symbolic links, the effective
-// uid's own), to be synced. Throws Error (temporary).
-struct NewDirectory {
-    durable::Fd fd;
-    std::string path;
-    durable::SyncTarget target() const { return {fd.get(), path}; }
-};
-NewDirectory open_new(const std::string& dir);
 
 }  // namespace mta::maildir

@@ -9,6 +9,8 @@
 #include <fcntl.h>
 #include <fstream>
 #include <linux/fs.h>
+#include <linux/magic.h>
+#include <sys/statfs.h>
 #include <set>
 #include <signal.h>
 #include <sstream>
@@ -534,14 +536,15 @@ TEST_CASE("sync_together makes files and directories durable at once, and report
     CHECK_THROWS_AS(durable::sync_together({{-1, t.path + "/missing"}}), Error);
 }
 
-TEST_CASE("syncfs pays on Linux 5.8 or later with little unwritten", "[durable]") {
+TEST_CASE("syncfs pays on Linux 5.17 or later with little unwritten", "[durable]") {
     const std::string meminfo = "MemTotal:        4012345 kB\nDirty:              36 kB\nWriteback:           4 kB\n"
                                 "WritebackTmp:        0 kB\n";
     const std::uint64_t budget = 16 << 20;
     CHECK(durable::syncfs_pays(meminfo, "6.1.0-13-amd64", budget));
-    CHECK(durable::syncfs_pays(meminfo, "5.8.0", budget));
-    CHECK(durable::syncfs_pays(meminfo, "5.10.0-30-amd64", budget));
-    CHECK_FALSE(durable::syncfs_pays(meminfo, "5.7.19", budget));  // errors not reported
+    CHECK(durable::syncfs_pays(meminfo, "5.17.0", budget));
+    CHECK(durable::syncfs_pays(meminfo, "5.19-rc1", budget));
+    CHECK_FALSE(durable::syncfs_pays(meminfo, "5.16.20", budget));  // the file system's errors not reported
+    CHECK_FALSE(durable::syncfs_pays(meminfo, "5.10.0-30-amd64", budget));
     CHECK_FALSE(durable::syncfs_pays(meminfo, "4.19.0-26-amd64", budget));
     CHECK_FALSE(durable::syncfs_pays(meminfo, "", budget));
     CHECK_FALSE(durable::syncfs_pays(meminfo, "linux", budget));
@@ -549,32 +552,37 @@ TEST_CASE("syncfs pays on Linux 5.8 or later with little unwritten", "[durable]"
     CHECK_FALSE(durable::syncfs_pays(meminfo, "6.1.0", 40 * 1024 - 1));
     CHECK_FALSE(durable::syncfs_pays("MemTotal: 1 kB\nDirty: 20000 kB\nWriteback: 0 kB\n", "6.1.0", budget));
     CHECK_FALSE(durable::syncfs_pays("Dirty: 1 kB\n", "6.1.0", budget));  // Writeback missing
+    CHECK_FALSE(durable::syncfs_pays("Dirty: 1 MB\nWriteback: 0 kB\n", "6.1.0", budget));  // not the unit
     CHECK_FALSE(durable::syncfs_pays("", "6.1.0", budget));
 }
 
-TEST_CASE("sync_group: one syncfs where it pays, else or after its failure an fsync each", "[durable]") {
+TEST_CASE("sync_group: one syncfs where it pays, else an fsync each; a failed syncfs fails its file system's targets",
+          "[durable]") {
     TwoFiles f;
     auto& [t, a, b, fa, fb] = f;
     const std::vector<durable::SyncTarget> targets = {{fa.get(), a}, {fb.get(), b}};
     const std::uint64_t any = ~std::uint64_t(0);
-    const bool modern = durable::syncfs_pays(any);  // Linux 5.8 or later
+    // Linux 5.17 or later, and a file system whose syncfs is whole.
+    struct statfs fs;
+    REQUIRE(fstatfs(fa.get(), &fs) == 0);
+    const bool whole = fs.f_type == EXT4_SUPER_MAGIC || fs.f_type == XFS_SUPER_MAGIC || fs.f_type == BTRFS_SUPER_MAGIC;
+    const bool taken = durable::syncfs_pays(any) && whole;
     durable::reset_steps();
     auto e = durable::sync_group(targets, durable::GroupSync::filesystem, any);
     CHECK(e.size() == 2);
     CHECK((!e[0] && !e[1]));
-    CHECK(durable::steps_taken() == (modern ? 1 : 2));  // both files are on one file system
+    CHECK(durable::steps_taken() == (taken ? 1 : 2));  // both files are on one file system
     durable::reset_steps();
     e = durable::sync_group(targets, durable::GroupSync::file, any);
     CHECK((!e[0] && !e[1]));
     CHECK(durable::steps_taken() == 2);
-    // A failed syncfs: each file is synced after it.
-    if (modern) {
+    if (taken) {
         durable::reset_steps();
         durable::set_fail_at(1, EIO);
         e = durable::sync_group(targets, durable::GroupSync::filesystem, any);
         durable::set_fail_at(0, 0);
-        CHECK((!e[0] && !e[1]));
-        CHECK(durable::steps_taken() == 3);
+        CHECK((e[0] && e[1]));
+        CHECK(durable::steps_taken() == 1);
     }
     // A target that is not open: each alone, and only it fails.
     e = durable::sync_group({{fa.get(), a}, {-1, t.path + "/missing"}}, durable::GroupSync::filesystem, any);
