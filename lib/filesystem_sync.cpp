@@ -22,20 +22,16 @@ std::optional<std::uint64_t> number(std::string_view& s) {
     return n;
 }
 
-// The value of a "Key:   123 kB" line of /proc/meminfo, in octets.
-std::optional<std::uint64_t> meminfo_octets(std::string_view meminfo, std::string_view key) {
-    for (size_t at = 0; at < meminfo.size();) {
-        size_t nl = meminfo.find('\n', at);
-        std::string_view line = meminfo.substr(at, nl == std::string_view::npos ? std::string_view::npos : nl - at);
-        at = nl == std::string_view::npos ? meminfo.size() : nl + 1;
-        if (line.size() <= key.size() || !line.starts_with(key) || line[key.size()] != ':') continue;
-        line.remove_prefix(key.size() + 1);
-        while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
-        auto n = number(line);
-        if (!n || line != " kB") return std::nullopt;
-        return *n * 1024;
-    }
-    return std::nullopt;
+// The value of a line "\nKey:   123 kB" of /proc/meminfo (not its first,
+// which is MemTotal), in octets.
+std::optional<std::uint64_t> meminfo_octets(std::string_view meminfo, std::string_view line_start) {
+    size_t at = meminfo.find(line_start);
+    if (at == std::string_view::npos) return std::nullopt;
+    std::string_view v = meminfo.substr(at + line_start.size());
+    while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+    auto n = number(v);
+    if (!n || v.substr(0, 3) != " kB") return std::nullopt;
+    return *n * 1024;
 }
 
 // Linux 5.17 or later: syncfs reports the file system's failures too.
@@ -61,70 +57,47 @@ bool syncfs_is_whole(int fd) {
     }
 }
 
-std::string read_meminfo() {
-    std::string text;
-    int fd = ::open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return text;
-    char buf[8192];
-    ssize_t n;
-    while ((n = ::read(fd, buf, sizeof buf)) > 0) text.append(buf, size_t(n));
-    ::close(fd);
-    return text;
-}
-
-const std::string& kernel_release() {
-    static const std::string release = [] {
-        struct utsname u;
-        return ::uname(&u) == 0 ? std::string(u.release) : std::string();
-    }();
-    return release;
-}
-
 }  // namespace
 
 bool syncfs_pays(std::string_view meminfo, std::string_view release, std::uint64_t budget) {
     if (!reports_errors(release)) return false;
-    auto dirty = meminfo_octets(meminfo, "Dirty");
-    auto writeback = meminfo_octets(meminfo, "Writeback");
+    auto dirty = meminfo_octets(meminfo, "\nDirty:");
+    auto writeback = meminfo_octets(meminfo, "\nWriteback:");
     return dirty && writeback && *dirty + *writeback <= budget;
 }
 
 bool syncfs_pays(std::uint64_t budget) {
-    if (!reports_errors(kernel_release())) return false;  // before reading /proc
-    return syncfs_pays(read_meminfo(), kernel_release(), budget);
+    struct utsname u;
+    if (::uname(&u) != 0) return false;
+    // Dirty and Writeback come early in /proc/meminfo: one read of 8 KiB holds them.
+    char buf[8192];
+    int fd = ::open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    ::close(fd);
+    return n > 0 && syncfs_pays(std::string_view(buf, size_t(n)), u.release, budget);
 }
 
 std::vector<std::optional<Error>> sync_group(const std::vector<SyncTarget>& targets, GroupSync how,
                                              std::uint64_t budget) {
     if (how != GroupSync::filesystem || targets.empty() || !syncfs_pays(budget)) return sync_each(targets);
-    // The file systems of the targets, each with the targets on it.
-    std::vector<std::pair<dev_t, std::vector<size_t>>> systems;
-    for (size_t k = 0; k < targets.size(); ++k) {
+    // One file system, whose syncfs is whole, and every target open on it.
+    const SyncTarget& first = targets.front();
+    dev_t dev = 0;
+    for (auto& t : targets) {
         struct stat st;
-        if (targets[k].fd < 0 || ::fstat(targets[k].fd, &st) != 0) return sync_each(targets);
-        auto s = systems.begin();
-        while (s != systems.end() && s->first != st.st_dev) ++s;
-        if (s == systems.end()) {
-            if (!syncfs_is_whole(targets[k].fd)) return sync_each(targets);
-            s = systems.insert(s, {st.st_dev, {}});
-        }
-        s->second.push_back(k);
+        if (t.fd < 0 || ::fstat(t.fd, &st) != 0 || (&t != &first && st.st_dev != dev)) return sync_each(targets);
+        dev = st.st_dev;
     }
-    std::vector<std::optional<Error>> out(targets.size());
-    for (auto& [dev, on] : systems) {
-        const SyncTarget& t = targets[on.front()];
-        std::optional<Error> failed;
-        try {
-            fault_point("syncfs", t.what);
-            if (::syncfs(t.fd) != 0) throw Error::system("syncfs " + t.what, errno);
-            if (::fsync(t.fd) != 0) throw Error::system("fsync " + t.what, errno);
-        } catch (const Error& e) {
-            failed = e;
-        }
-        if (failed)
-            for (size_t k : on) out[k] = failed;
+    if (!syncfs_is_whole(first.fd)) return sync_each(targets);
+    try {
+        fault_point("syncfs", first.what);
+        const char* failed = ::syncfs(first.fd) != 0 ? "syncfs " : ::fsync(first.fd) != 0 ? "fsync " : nullptr;
+        if (failed) throw Error::system(failed + first.what, errno);
+    } catch (const Error& e) {
+        return std::vector<std::optional<Error>>(targets.size(), e);
     }
-    return out;
+    return std::vector<std::optional<Error>>(targets.size());
 }
 
 }  // namespace mta::durable

@@ -18,11 +18,11 @@
 //   - the whole system holds at most `budget` octets unwritten (Dirty and
 //     Writeback in /proc/meminfo), so that a delivery does not wait for
 //     another program's writes (a backup's gigabytes);
-//   - every target is an open descriptor, opened before what it is to make
-//     durable was written.
+//   - every target is an open descriptor on the same file system, opened
+//     before what it is to make durable was written.
 // Otherwise each target is fsynced as sync_each() does. A failed syncfs
-// (or the fsync after it) fails every target on that file system: after
-// it, an fsync of each could not tell which one the failure was.
+// (or the fsync after it) fails every target: after it, an fsync of each
+// could not tell which one the failure was.
 #pragma once
 
 #include "durable.hpp"
@@ -37,7 +37,7 @@ namespace mta::durable {
 // How a group of new files is made durable.
 enum class GroupSync {
     file,        // an fsync of each file (sync_each)
-    filesystem,  // one syncfs of each file system the targets are on, where it pays
+    filesystem,  // one syncfs of the targets' file system, where it pays
 };
 
 // The unwritten data a syncfs may find, at most, for it to pay: 16 MiB.
@@ -52,8 +52,8 @@ bool syncfs_pays(std::uint64_t budget = syncfs_budget);
 
 // Makes every target durable, as sync_each(): for each, nullopt when it
 // is durable, else why not. With GroupSync::filesystem, where a syncfs
-// pays (within budget), one syncfs and one fsync per file system (fault
-// point "syncfs"), else sync_each().
+// pays (within budget) and all targets are on one file system, one syncfs
+// and one fsync (fault point "syncfs"), else sync_each().
 std::vector<std::optional<Error>> sync_group(const std::vector<SyncTarget>& targets, GroupSync how,
                                              std::uint64_t budget = syncfs_budget);
 

@@ -475,47 +475,48 @@ std::vector<Status> sync_statuses(const std::vector<durable::SyncTarget>& target
     return out;
 }
 
-// The new/ directories that a child holds open at once (LinkedMaildirs):
-// a quarter of the descriptors this process may have, at most 256.
-size_t maildirs_at_once() { return descriptors_share(4, 256); }
-
 // The new/ of each Maildir that a child links deliveries into, held open
-// from before the first link there (PendingDelivery::new_directory: a
-// syncfs through it reports any write that failed since), with the
-// positions of those deliveries. sync() makes them durable together and
-// fails the deliveries of a new/ that could not be; it runs at the end,
-// and whenever maildirs_at_once() are held.
+// as the first delivery there opened it, before it wrote (a syncfs through
+// it reports any write that failed since), with the positions of those
+// deliveries. sync() makes them durable together and fails the deliveries
+// of a new/ that could not be; it runs at the end, and whenever a quarter
+// of the descriptors this process may have (at most 256) are held.
 class LinkedMaildirs {
 public:
     LinkedMaildirs(std::vector<Status>& s, durable::GroupSync how) : s_(s), how_(how) {}
-    // Before d is linked into maildir.
-    void before_link(const std::string& maildir, const maildir::PendingDelivery& d) {
-        if (held_.count(maildir)) return;
-        if (held_.size() >= maildirs_at_once()) sync();
-        held_.emplace(maildir, Held{d.new_directory(), {}});
+    // d, committed into maildir, was the delivery at position in s_.
+    void linked(const std::string& maildir, maildir::PendingDelivery& d, size_t position) {
+        Held* h = find(maildir);
+        if (!h) {
+            if (held_.size() >= descriptors_share(4, 256)) sync();
+            h = &held_.emplace_back(Held{maildir, d.take_new(), {}});
+        }
+        h->positions.push_back(position);
     }
-    void linked(const std::string& maildir, size_t position) { held_.at(maildir).positions.push_back(position); }
     void sync() {
         std::vector<durable::SyncTarget> targets;
-        for (auto& h : held_) targets.push_back(h.second.dir.target());
+        for (auto& h : held_) targets.push_back(h.dir.target());
         std::vector<Status> synced = sync_statuses(targets, how_);
-        size_t t = 0;
-        for (auto& h : held_) {
+        for (size_t t = 0; t < held_.size(); ++t)
             if (!synced[t].is_ok())
-                for (size_t j : h.second.positions) s_[j] = synced[t];
-            ++t;
-        }
+                for (size_t j : held_[t].positions) s_[j] = synced[t];
         held_.clear();
     }
 
 private:
     struct Held {
+        std::string maildir;
         maildir::PendingDelivery::NewDirectory dir;
         std::vector<size_t> positions;  // in s_
     };
+    Held* find(const std::string& maildir) {
+        for (auto& h : held_)
+            if (h.maildir == maildir) return &h;
+        return nullptr;
+    }
     std::vector<Status>& s_;
     durable::GroupSync how_;
-    std::map<std::string, Held> held_;
+    std::vector<Held> held_;  // a few Maildirs each: looked through in turn
 };
 
 // Makes a batch group's Maildir deliveries: one child per owner (run_as)
@@ -561,12 +562,11 @@ std::vector<Status> make_maildir_deliveries(const std::vector<MaildirTask>& task
                     auto& d = written[j].second;
                     const std::string& maildir = tasks[idx[k]].maildir;
                     s[k] = !synced[j].is_ok() ? synced[j] : guarded([&] {
-                        linked.before_link(maildir, *d);
                         d->commit();
                         return Status::ok("delivered to maildir " + maildir);
                     });
+                    if (s[k].is_ok()) linked.linked(maildir, *d, k);
                     d.reset();
-                    if (s[k].is_ok()) linked.linked(maildir, k);
                 }
             }
             linked.sync();

@@ -184,11 +184,7 @@ std::string PendingDelivery::commit() {
 
 void PendingDelivery::sync_new() const { durable::sync(new_.get(), dir_ + "/new"); }
 
-PendingDelivery::NewDirectory PendingDelivery::new_directory() const {
-    int fd = ::fcntl(new_.get(), F_DUPFD_CLOEXEC, 0);
-    if (fd < 0) throw Error::system("dup " + dir_ + "/new", errno);
-    return {durable::Fd(fd), dir_ + "/new"};
-}
+PendingDelivery::NewDirectory PendingDelivery::take_new() { return {std::move(new_), dir_ + "/new"}; }
 
 namespace {
 

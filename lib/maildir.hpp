@@ -83,14 +83,14 @@ public:
     durable::SyncTarget target() const { return {fd_.get(), tmp_path_}; }
     std::string commit();   // the file's path in new/
     void sync_new() const;  // fsync of new/
-    // new/, as this delivery opened it before writing (a second
-    // descriptor), to be synced after commit() by whoever keeps it.
+    // After commit(): new/, as this delivery opened it before writing,
+    // taken to be synced by whoever keeps it (sync_new() then fails).
     struct NewDirectory {
         durable::Fd fd;
         std::string path;
         durable::SyncTarget target() const { return {fd.get(), path}; }
     };
-    NewDirectory new_directory() const;
+    NewDirectory take_new();
 
 private:
     std::string dir_, name_, tmp_path_;

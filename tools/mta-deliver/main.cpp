@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
     app.add_option("--lmtp-timeout", o.lmtp_timeout, "seconds to wait for an LMTP server")->capture_default_str();
     std::string maildir_sync = "filesystem";
     app.add_option("--maildir-sync", maildir_sync,
-                   "how a batch's Maildir files are made durable: filesystem (one syncfs where it pays) or file")
+                   "how a batch syncs Maildirs: filesystem or file")
         ->check(cli::IsMember({"filesystem", "file"}))
         ->capture_default_str();
     config::attach(app, "mta-deliver", common);
