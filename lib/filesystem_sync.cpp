@@ -6,6 +6,7 @@
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -43,10 +44,12 @@ bool reports_errors(std::string_view release) {
     return minor && (*major > 5 || (*major == 5 && *minor >= 17));
 }
 
-// File systems whose syncfs writes and waits for all they hold.
+// A file system whose syncfs writes and waits for all it holds, and that
+// is writable: one that an error made read-only answers a syncfs at once,
+// with 0.
 bool syncfs_is_whole(int fd) {
     struct statfs fs;
-    if (::fstatfs(fd, &fs) != 0) return false;
+    if (::fstatfs(fd, &fs) != 0 || (fs.f_flags & ST_RDONLY)) return false;
     switch (static_cast<unsigned long>(fs.f_type)) {
     case EXT4_SUPER_MAGIC:  // also ext2 and ext3
     case XFS_SUPER_MAGIC:
@@ -93,7 +96,9 @@ std::vector<std::optional<Error>> sync_group(const std::vector<SyncTarget>& targ
     try {
         fault_point("syncfs", first.what);
         const char* failed = ::syncfs(first.fd) != 0 ? "syncfs " : ::fsync(first.fd) != 0 ? "fsync " : nullptr;
-        if (failed) throw Error::system(failed + first.what, errno);
+        int err = errno;
+        if (!failed && !syncfs_is_whole(first.fd)) failed = "syncfs ", err = EROFS;
+        if (failed) throw Error::system(failed + first.what, err);
     } catch (const Error& e) {
         return std::vector<std::optional<Error>>(targets.size(), e);
     }

@@ -5,9 +5,10 @@
 // holds its name, and ends with a flush of the disk's cache; a group of 16
 // Maildir deliveries took 16 of them (at once, durable::sync_each) and
 // then one of new/. A syncfs writes everything the file system holds
-// unwritten, and one fsync after it, of a file it has just written, adds
-// the cache flush that comes after all of those writes (ext4 without a
-// journal writes its inode tables after the flush of its syncfs).
+// unwritten and flushes once. One fsync of the first target follows it,
+// for ext4 without a journal, which writes its inode tables after its
+// syncfs has flushed: that fsync flushes again (the others flush at the
+// end of their syncfs, in a journal commit, a log force, a transaction).
 //
 // It is taken only where that is as safe as the fsyncs and cheap:
 //   - Linux 5.17 or later: syncfs reports a failed write-back of any file
@@ -15,6 +16,8 @@
 //     failures (a journal commit) from 5.17;
 //   - ext2/3/4, XFS or btrfs (statfs), whose syncfs writes and waits for
 //     everything, unlike FUSE or NFS, where only fsync reaches the server;
+//     and writable, before and after (a file system that an error made
+//     read-only answers a syncfs with 0 and writes nothing);
 //   - the whole system holds at most `budget` octets unwritten (Dirty and
 //     Writeback in /proc/meminfo), so that a delivery does not wait for
 //     another program's writes (a backup's gigabytes);
@@ -53,7 +56,8 @@ bool syncfs_pays(std::uint64_t budget = syncfs_budget);
 // Makes every target durable, as sync_each(): for each, nullopt when it
 // is durable, else why not. With GroupSync::filesystem, where a syncfs
 // pays (within budget) and all targets are on one file system, one syncfs
-// and one fsync (fault point "syncfs"), else sync_each().
+// and one fsync (fault point "syncfs"), else sync_each(). Throws only for
+// memory.
 std::vector<std::optional<Error>> sync_group(const std::vector<SyncTarget>& targets, GroupSync how,
                                              std::uint64_t budget = syncfs_budget);
 

@@ -461,29 +461,32 @@ constexpr double first_maildir_cost = 0.002;  // seconds a delivery, until one g
 // may have (group_files() holds another quarter).
 size_t maildir_files_at_once() { return descriptors_share(4 * 3, 16); }
 
-// durable::sync_group() of targets, as a status each (ok when durable).
-std::vector<Status> sync_statuses(const std::vector<durable::SyncTarget>& targets, durable::GroupSync how) {
-    std::vector<std::optional<Error>> errors;
-    Status all = guarded([&] {
-        errors = durable::sync_group(targets, how);
-        return Status::ok();
-    });
-    std::vector<Status> out(targets.size(), all);
-    if (all.is_ok())
-        for (size_t t = 0; t < targets.size(); ++t)
-            if (errors[t]) out[t] = errors[t]->status();
+// durable::sync_group() of targets (which throws only for memory), as a
+// status each (ok when durable). After a failure `how` becomes
+// GroupSync::file: a later syncfs would report the same failure again,
+// through any descriptor opened before it, and fail deliveries that were
+// made.
+std::vector<Status> sync_statuses(const std::vector<durable::SyncTarget>& targets, durable::GroupSync& how) {
+    std::vector<Status> out(targets.size());
+    std::vector<std::optional<Error>> errors = durable::sync_group(targets, how);
+    for (size_t t = 0; t < targets.size(); ++t)
+        if (errors[t]) {
+            out[t] = errors[t]->status();
+            how = durable::GroupSync::file;
+        }
     return out;
 }
 
 // The new/ of each Maildir that a child links deliveries into, held open
-// as the first delivery there opened it, before it wrote (a syncfs through
+// as the first delivery committed there opened it, before it wrote and
+// before any link since the last sync() (a syncfs through
 // it reports any write that failed since), with the positions of those
 // deliveries. sync() makes them durable together and fails the deliveries
 // of a new/ that could not be; it runs at the end, and whenever a quarter
 // of the descriptors this process may have (at most 256) are held.
 class LinkedMaildirs {
 public:
-    LinkedMaildirs(std::vector<Status>& s, durable::GroupSync how) : s_(s), how_(how) {}
+    LinkedMaildirs(std::vector<Status>& s, durable::GroupSync& how) : s_(s), how_(how) {}
     // d, committed into maildir, was the delivery at position in s_.
     void linked(const std::string& maildir, maildir::PendingDelivery& d, size_t position) {
         Held* h = find(maildir);
@@ -515,7 +518,7 @@ private:
         return nullptr;
     }
     std::vector<Status>& s_;
-    durable::GroupSync how_;
+    durable::GroupSync& how_;  // the child's, see sync_statuses()
     std::vector<Held> held_;  // a few Maildirs each: looked through in turn
 };
 
@@ -535,7 +538,8 @@ std::vector<Status> make_maildir_deliveries(const std::vector<MaildirTask>& task
         const std::vector<size_t>& idx = entry.second;  // not a structured binding: lambdas capture it
         auto made = run_as(tasks[idx[0]].owner, idx.size(), [&] {
             std::vector<Status> s(idx.size());
-            LinkedMaildirs linked(s, how);
+            durable::GroupSync sync_how = how;  // GroupSync::file after a failure (sync_statuses)
+            LinkedMaildirs linked(s, sync_how);
             const size_t at_once = maildir_files_at_once();
             for (size_t from = 0; from < idx.size(); from += at_once) {
                 size_t to = std::min(idx.size(), from + at_once);
@@ -556,7 +560,7 @@ std::vector<Status> make_maildir_deliveries(const std::vector<MaildirTask>& task
                 // new/ (it is tried again later); the others of the chunk are.
                 std::vector<durable::SyncTarget> targets;
                 for (auto& w : written) targets.push_back(w.second->target());
-                std::vector<Status> synced = sync_statuses(targets, how);
+                std::vector<Status> synced = sync_statuses(targets, sync_how);
                 for (size_t j = 0; j < written.size(); ++j) {
                     size_t k = written[j].first;  // not a structured binding: the lambda captures it
                     auto& d = written[j].second;

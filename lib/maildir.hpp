@@ -66,8 +66,8 @@ std::string deliver(const std::string& dir, std::string_view prefix, std::string
 std::string deliver(const std::string& dir, std::string_view prefix, int message_fd, std::uint64_t message_size,
                     const std::string& hostname);
 
-// deliver() in halves, for a caller that fsyncs several deliveries at once
-// (durable::sync_each): the constructor writes prefix and message (or
+// deliver() in halves, for a caller that syncs several deliveries at once
+// (durable::sync_group): the constructor writes prefix and message (or
 // the first message_size octets of message_fd, when it is not -1) to a new
 // file in tmp/ and keeps it open; once target() is durable, commit() checks
 // its size, closes it, links it into new/ (without syncing new/) and

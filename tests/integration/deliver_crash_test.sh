@@ -214,6 +214,23 @@ if [ -n "$syncfs_steps" ]; then
 	out=$(fs_batch "MTA_FAIL_AT=$2")
 	check "--batch --maildir-sync filesystem: new/'s syncfs fails: both temporary, both in new/" sh -c \
 		"test '$(outcomes "$out")' = ' 2 temporary' && test \"\$(printf '%s\n' '$(batch_state)' | cut -d: -f2 | sort -u)\" = complete"
+	# After a failed syncfs the child fsyncs: 20 messages, the syncfs of the
+	# first 16 fails, the last four are synced each and delivered.
+	for s in $(seq 3 20); do
+		printf 'Subject: batch %s\n\nbody %s\n' "$s" "$s" | "$bin/sendmail" -f a@example.org md@example.test
+	done
+	two_jobs=$jobs
+	jobs=$(for id in $(ls "$MTA_ROOT/spool/env" | sort); do printf '%s\ta@example.org\tmd@example.test\n' "$id"; done)
+	rm -rf "$M/md" "$T/fault/trace"
+	fs_batch MTA_FAULT_TRACE="$T/fault/trace" > /dev/null
+	first_syncfs=$(awk '$2 == "syncfs" { print $1; exit }' "$T/fault/trace")
+	rm -rf "$M/md" "$T/fault/trace"
+	out=$(fs_batch MTA_FAIL_AT="$first_syncfs" MTA_FAULT_TRACE="$T/fault/trace")
+	check "--batch --maildir-sync filesystem: after a failed syncfs, an fsync each: 16 temporary, 4 delivered" sh -c \
+		"test '$(outcomes "$out" | tr '\n' ' ')' = ' 4 ok  16 temporary ' &&
+		test \$(grep -c ' syncfs ' '$T/fault/trace') = 1 && test \$(grep -c ' fsync .*Maildir/tmp/' '$T/fault/trace') = 4 &&
+		test \$(ls '$M/md/Maildir/new' | wc -l) = 4"
+	jobs=$two_jobs
 else
 	echo "# syncfs not taken here (kernel $(uname -r), $(stat -f -c %T "$M"); $(grep -E '^(Dirty|Writeback):' /proc/meminfo | tr -s ' ' | tr '\n' ' '))"
 	check "--batch --maildir-sync filesystem: where syncfs is not taken, an fsync each" grep -q ' fsync .*Maildir/new$' "$T/fault/trace"

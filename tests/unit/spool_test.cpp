@@ -551,8 +551,9 @@ TEST_CASE("syncfs pays on Linux 5.17 or later with little unwritten", "[durable]
     CHECK(durable::syncfs_pays(meminfo, "6.1.0", 40 * 1024));  // 36 + 4 kB
     CHECK_FALSE(durable::syncfs_pays(meminfo, "6.1.0", 40 * 1024 - 1));
     CHECK_FALSE(durable::syncfs_pays("MemTotal: 1 kB\nDirty: 20000 kB\nWriteback: 0 kB\n", "6.1.0", budget));
-    CHECK_FALSE(durable::syncfs_pays("Dirty: 1 kB\n", "6.1.0", budget));  // Writeback missing
-    CHECK_FALSE(durable::syncfs_pays("Dirty: 1 MB\nWriteback: 0 kB\n", "6.1.0", budget));  // not the unit
+    CHECK_FALSE(durable::syncfs_pays("MemTotal: 1 kB\nDirty: 1 kB\n", "6.1.0", budget));  // Writeback missing
+    CHECK(durable::syncfs_pays("MemTotal: 1 kB\nDirty: 1 kB\nWriteback: 0 kB\n", "6.1.0", budget));
+    CHECK_FALSE(durable::syncfs_pays("MemTotal: 1 kB\nDirty: 1 MB\nWriteback: 0 kB\n", "6.1.0", budget));  // the unit
     CHECK_FALSE(durable::syncfs_pays("", "6.1.0", budget));
 }
 
