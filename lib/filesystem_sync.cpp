@@ -81,7 +81,7 @@ bool syncfs_pays(std::uint64_t budget) {
     return n > 0 && syncfs_pays(std::string_view(buf, size_t(n)), u.release, budget);
 }
 
-std::vector<std::optional<Error>> sync_group(const std::vector<SyncTarget>& targets, GroupSync how,
+std::vector<std::optional<Error>> sync_group(const std::vector<SyncTarget>& targets, GroupSync& how,
                                              std::uint64_t budget) {
     if (how != GroupSync::filesystem || targets.empty() || !syncfs_pays(budget)) return sync_each(targets);
     // One file system, whose syncfs is whole, and every target open on it.
@@ -100,6 +100,7 @@ std::vector<std::optional<Error>> sync_group(const std::vector<SyncTarget>& targ
         if (!failed && !syncfs_is_whole(first.fd)) failed = "syncfs ", err = EROFS;
         if (failed) throw Error::system(failed + first.what, err);
     } catch (const Error& e) {
+        how = GroupSync::file;
         return std::vector<std::optional<Error>>(targets.size(), e);
     }
     return std::vector<std::optional<Error>>(targets.size());

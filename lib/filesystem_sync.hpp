@@ -56,9 +56,11 @@ bool syncfs_pays(std::uint64_t budget = syncfs_budget);
 // Makes every target durable, as sync_each(): for each, nullopt when it
 // is durable, else why not. With GroupSync::filesystem, where a syncfs
 // pays (within budget) and all targets are on one file system, one syncfs
-// and one fsync (fault point "syncfs"), else sync_each(). Throws only for
-// memory.
-std::vector<std::optional<Error>> sync_group(const std::vector<SyncTarget>& targets, GroupSync how,
+// and one fsync (fault point "syncfs"), else sync_each(). When that syncfs
+// fails, `how` becomes GroupSync::file: a later syncfs would report the
+// same failure again, through any descriptor opened before it, and fail
+// targets that were made durable. Throws only for memory.
+std::vector<std::optional<Error>> sync_group(const std::vector<SyncTarget>& targets, GroupSync& how,
                                              std::uint64_t budget = syncfs_budget);
 
 }  // namespace mta::durable

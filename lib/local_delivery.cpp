@@ -462,18 +462,13 @@ constexpr double first_maildir_cost = 0.002;  // seconds a delivery, until one g
 size_t maildir_files_at_once() { return descriptors_share(4 * 3, 16); }
 
 // durable::sync_group() of targets (which throws only for memory), as a
-// status each (ok when durable). After a failure `how` becomes
-// GroupSync::file: a later syncfs would report the same failure again,
-// through any descriptor opened before it, and fail deliveries that were
-// made.
+// status each (ok when durable); `how` is the child's, which a failed
+// syncfs turns to GroupSync::file.
 std::vector<Status> sync_statuses(const std::vector<durable::SyncTarget>& targets, durable::GroupSync& how) {
     std::vector<Status> out(targets.size());
     std::vector<std::optional<Error>> errors = durable::sync_group(targets, how);
     for (size_t t = 0; t < targets.size(); ++t)
-        if (errors[t]) {
-            out[t] = errors[t]->status();
-            how = durable::GroupSync::file;
-        }
+        if (errors[t]) out[t] = errors[t]->status();
     return out;
 }
 
@@ -486,12 +481,13 @@ std::vector<Status> sync_statuses(const std::vector<durable::SyncTarget>& target
 // of the descriptors this process may have (at most 256) are held.
 class LinkedMaildirs {
 public:
-    LinkedMaildirs(std::vector<Status>& s, durable::GroupSync& how) : s_(s), how_(how) {}
+    LinkedMaildirs(std::vector<Status>& s, durable::GroupSync& how)
+        : s_(s), how_(how), most_(descriptors_share(4, 256)) {}
     // d, committed into maildir, was the delivery at position in s_.
     void linked(const std::string& maildir, maildir::PendingDelivery& d, size_t position) {
         Held* h = find(maildir);
         if (!h) {
-            if (held_.size() >= descriptors_share(4, 256)) sync();
+            if (held_.size() >= most_) sync();
             h = &held_.emplace_back(Held{maildir, d.take_new(), {}});
         }
         h->positions.push_back(position);
@@ -519,6 +515,7 @@ private:
     }
     std::vector<Status>& s_;
     durable::GroupSync& how_;  // the child's, see sync_statuses()
+    const size_t most_;        // new/ directories held at once
     std::vector<Held> held_;  // a few Maildirs each: looked through in turn
 };
 
@@ -538,7 +535,7 @@ std::vector<Status> make_maildir_deliveries(const std::vector<MaildirTask>& task
         const std::vector<size_t>& idx = entry.second;  // not a structured binding: lambdas capture it
         auto made = run_as(tasks[idx[0]].owner, idx.size(), [&] {
             std::vector<Status> s(idx.size());
-            durable::GroupSync sync_how = how;  // GroupSync::file after a failure (sync_statuses)
+            durable::GroupSync sync_how = how;  // GroupSync::file after a failed syncfs (sync_group)
             LinkedMaildirs linked(s, sync_how);
             const size_t at_once = maildir_files_at_once();
             for (size_t from = 0; from < idx.size(); from += at_once) {

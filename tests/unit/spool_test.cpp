@@ -569,24 +569,28 @@ TEST_CASE("sync_group: one syncfs where it pays, else an fsync each; a failed sy
     const bool whole = fs.f_type == EXT4_SUPER_MAGIC || fs.f_type == XFS_SUPER_MAGIC || fs.f_type == BTRFS_SUPER_MAGIC;
     const bool taken = durable::syncfs_pays(any) && whole;
     durable::reset_steps();
-    auto e = durable::sync_group(targets, durable::GroupSync::filesystem, any);
+    durable::GroupSync how = durable::GroupSync::filesystem;
+    auto e = durable::sync_group(targets, how, any);
     CHECK(e.size() == 2);
     CHECK((!e[0] && !e[1]));
     CHECK(durable::steps_taken() == (taken ? 1 : 2));  // both files are on one file system
     durable::reset_steps();
-    e = durable::sync_group(targets, durable::GroupSync::file, any);
+    how = durable::GroupSync::file;
+    e = durable::sync_group(targets, how, any);
     CHECK((!e[0] && !e[1]));
     CHECK(durable::steps_taken() == 2);
     if (taken) {
         durable::reset_steps();
         durable::set_fail_at(1, EIO);
-        e = durable::sync_group(targets, durable::GroupSync::filesystem, any);
+        how = durable::GroupSync::filesystem;
+        e = durable::sync_group(targets, how, any);
         durable::set_fail_at(0, 0);
         CHECK((e[0] && e[1]));
         CHECK(durable::steps_taken() == 1);
     }
     // A target that is not open: each alone, and only it fails.
-    e = durable::sync_group({{fa.get(), a}, {-1, t.path + "/missing"}}, durable::GroupSync::filesystem, any);
+    how = durable::GroupSync::filesystem;
+    e = durable::sync_group({{fa.get(), a}, {-1, t.path + "/missing"}}, how, any);
     CHECK((!e[0] && e[1]));
 }
 
